@@ -1,0 +1,221 @@
+"""Researcher side: media, experiments, the methods they compare, and the stimuli built for them."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+def _blind_name(prefix: str, filename: str) -> str:
+    # Stored names never carry the method or the source name: only a random token.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"{prefix}/{uuid.uuid4().hex}.{suffix}"
+
+
+def video_upload_to(instance, filename):
+    return _blind_name("videos", filename)
+
+
+def sound_upload_to(instance, filename):
+    return _blind_name("sounds", filename)
+
+
+def stimulus_upload_to(instance, filename):
+    return _blind_name("stimuli", filename)
+
+
+class Video(models.Model):
+    """A video clip that participants will see; its soundtrack is the `original` method."""
+
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to=video_upload_to, max_length=300)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    has_audio = models.BooleanField(default=False)
+    # Seconds from the start of the clip to the visual effect a sound should align with, when
+    # known (from a dataset's se_onset); else it is detected when muxing.
+    effect_onset = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=300, blank=True, help_text="Where it was imported from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SoundLibrary(models.Model):
+    """The dictionary of sounds the retrieval methods choose from."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "sound libraries"
+
+    def __str__(self):
+        return self.name
+
+
+class Sound(models.Model):
+    library = models.ForeignKey(SoundLibrary, on_delete=models.CASCADE, related_name="sounds")
+    name = models.CharField(max_length=200)
+    file = models.FileField(upload_to=sound_upload_to, max_length=300)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    sound_class = models.CharField(max_length=100, blank=True)
+    # Seconds from the start of the file to the sound's onset, when known; else detected.
+    onset = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["library", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "name"], name="unique_sound_name_per_library")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Experiment(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    class MuxMode(models.TextChoices):
+        REPLACE = "replace", "Replace the soundtrack"
+        OVERLAY = "overlay", "Overlay on the original (ducked)"
+
+    class Design(models.TextChoices):
+        FULL = "full", "Every participant rates every stimulus (random order)"
+        BALANCED = "balanced", "Each video once per participant, methods Latin-square balanced"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="Used in the participant link.")
+    instructions = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    videos = models.ManyToManyField(Video, related_name="experiments", blank=True)
+    sound_library = models.ForeignKey(
+        SoundLibrary, on_delete=models.PROTECT, related_name="experiments", null=True, blank=True
+    )
+    mux_mode = models.CharField(max_length=10, choices=MuxMode.choices, default=MuxMode.REPLACE)
+    overlay_gain_db = models.FloatField(default=0.0, help_text="Gain of the retrieved sound.")
+    duck_db = models.FloatField(default=-12.0, help_text="Gain of the original under overlay.")
+    loudness_lufs = models.FloatField(default=-23.0, help_text="Target loudness of every clip.")
+    design = models.CharField(max_length=10, choices=Design.choices, default=Design.FULL)
+    clips_per_participant = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Balanced design only; empty means one per video."
+    )
+    gold_clips = models.PositiveIntegerField(default=1)
+    trap_clips = models.PositiveIntegerField(default=1)
+    training_clips = models.PositiveIntegerField(default=3)
+    participants_wanted = models.PositiveIntegerField(default=20)
+    completion_code = models.CharField(max_length=100, blank=True)
+    redirect_url = models.URLField(blank=True, help_text="Crowd platform completion URL.")
+    seed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class Method(models.Model):
+    """One system compared in an experiment: a trained model, `random`, or the `original` sound."""
+
+    class Kind(models.TextChoices):
+        MODEL = "model", "Trained model"
+        RANDOM = "random", "Random sound"
+        ORIGINAL = "original", "Original soundtrack"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="methods")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    trained_model = models.ForeignKey(
+        "retrieval.TrainedModel", on_delete=models.PROTECT, null=True, blank=True
+    )
+    label = models.CharField(max_length=100, help_text="Shown to researchers only.")
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["experiment", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "label"], name="unique_method_label"),
+            models.CheckConstraint(
+                condition=Q(kind="model", trained_model__isnull=False)
+                | (~Q(kind="model") & Q(trained_model__isnull=True)),
+                name="model_method_has_trained_model",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Stimulus(models.Model):
+    """One clip a participant rates: a video with one sound muxed in."""
+
+    class Role(models.TextChoices):
+        TEST = "test", "Test (counted)"
+        GOLD = "gold", "Gold (obviously wrong sound)"
+        TRAP = "trap", "Trap (spoken instruction)"
+        TRAINING = "training", "Training (not counted)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="stimuli")
+    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="stimuli")
+    method = models.ForeignKey(
+        Method, on_delete=models.CASCADE, related_name="stimuli", null=True, blank=True
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.TEST)
+    # Opaque id used in participant URLs and media names: reveals nothing about the method.
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sound = models.ForeignKey(Sound, on_delete=models.PROTECT, null=True, blank=True, related_name="stimuli")
+    distance = models.FloatField(null=True, blank=True, help_text="L2 distance of the sound.")
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    sound_offset = models.FloatField(
+        null=True, blank=True, help_text="Seconds the sound is shifted to align its onset."
+    )
+    expected_score = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Trap: the score asked for. Gold: the highest passing score."
+    )
+    label = models.CharField(max_length=200, blank=True, help_text="Researchers only.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to=stimulus_upload_to, max_length=300, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "video", "method"]
+        verbose_name_plural = "stimuli"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "video", "method"],
+                condition=Q(role="test"),
+                name="one_test_stimulus_per_video_and_method",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.experiment} / {self.video} / {self.method or self.role}"

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RatingConfig(AppConfig):
+    name = "evalsite.rating"
+    label = "rating"
+    verbose_name = "Ratings"

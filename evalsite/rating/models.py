@@ -1,0 +1,77 @@
+"""Participant side: who takes part, which clips they were assigned, and what they rated."""
+
+import secrets
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+def new_participant_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Participant(models.Model):
+    experiment = models.ForeignKey(
+        "experiments.Experiment", on_delete=models.CASCADE, related_name="participants"
+    )
+    # The secret that identifies the participant's session; never shown to others.
+    token = models.CharField(max_length=64, unique=True, default=new_participant_token)
+    platform = models.CharField(max_length=20, blank=True, help_text="prolific, mturk, lab...")
+    external_id = models.CharField(max_length=200, blank=True, help_text="PROLIFIC_PID, workerId")
+    study_id = models.CharField(max_length=200, blank=True)
+    session_id = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True, help_text="All entry-link parameters.")
+    user_agent = models.CharField(max_length=400, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    audio_check_answer = models.CharField(max_length=50, blank=True)
+    audio_check_passed = models.BooleanField(null=True, blank=True)
+    training_done_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["experiment", "started_at"]
+
+    def __str__(self):
+        return self.external_id or f"participant {self.pk}"
+
+
+class Assignment(models.Model):
+    """One stimulus in one participant's list, at a fixed position."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments")
+    stimulus = models.ForeignKey("experiments.Stimulus", on_delete=models.PROTECT, related_name="assignments")
+    position = models.PositiveIntegerField()
+    shown_at = models.DateTimeField(null=True, blank=True)
+    played_to_end_at = models.DateTimeField(null=True, blank=True)
+    play_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["participant", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "stimulus"], name="unique_assignment"),
+            models.UniqueConstraint(fields=["participant", "position"], name="unique_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} #{self.position}"
+
+
+class Rating(models.Model):
+    """A submitted score. One per assignment: a second submission is refused by the database."""
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="rating")
+    score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    played_to_end = models.BooleanField(default=False)
+    time_on_page_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["assignment"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="score_between_1_and_5")
+        ]
+
+    def __str__(self):
+        return f"{self.assignment}: {self.score}"

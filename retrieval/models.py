@@ -1,0 +1,25 @@
+from django.db import models
+
+
+class Variant(models.TextChoices):
+    TRIPLET1 = "triplet1", "Triplet 1"
+    TRIPLET2 = "triplet2", "Triplet 2"
+    PROPOSED = "proposed", "Proposed"
+
+
+class TrainedModel(models.Model):
+    """A trained checkpoint registered by `manage.py train`, usable as an experiment method."""
+
+    name = models.CharField(max_length=100, unique=True)
+    variant = models.CharField(max_length=16, choices=Variant.choices)
+    checkpoint = models.CharField(max_length=500, help_text="Path of the checkpoint file.")
+    checkpoint_sha256 = models.CharField(max_length=64, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_variant_display()})"

@@ -1,0 +1,1 @@
+"""Celery tasks that build evaluation clips: embed sound libraries, retrieve, mux."""

@@ -86,6 +86,11 @@ class Sound(models.Model):
         return self.name
 
 
+class ExperimentQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status=Experiment.Status.OPEN)
+
+
 class Experiment(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -123,15 +128,43 @@ class Experiment(models.Model):
     completion_code = models.CharField(max_length=100, blank=True)
     redirect_url = models.URLField(blank=True, help_text="Crowd platform completion URL.")
     seed = models.PositiveIntegerField(default=0)
+    # Participant screening (ITU-T P.808's rules as defaults). An empty limit turns the rule off.
+    screen_audio_check = models.BooleanField(
+        default=True, help_text="Exclude participants who did not pass the audio check."
+    )
+    screen_max_gold_failures = models.PositiveIntegerField(
+        null=True, blank=True, default=0, help_text="Gold clips a participant may fail; empty: no limit."
+    )
+    screen_max_trap_failures = models.PositiveIntegerField(
+        null=True, blank=True, default=0, help_text="Trapping clips a participant may fail; empty: no limit."
+    )
+    screen_min_score_sd = models.FloatField(
+        null=True,
+        blank=True,
+        default=0.25,
+        help_text="Exclude participants whose test scores have a smaller standard deviation; empty: off.",
+    )
+    screen_max_unplayed = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=0,
+        help_text="Clips a participant may rate before playing them to the end; empty: no limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExperimentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
 
 
 class Method(models.Model):
@@ -163,6 +196,17 @@ class Method(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class StimulusQuerySet(models.QuerySet):
+    def ready(self):
+        return self.filter(status=Stimulus.Status.DONE).exclude(file="")
+
+    def not_ready(self):
+        return self.exclude(pk__in=self.ready().values("pk"))
+
+    def tests(self):
+        return self.filter(role=Stimulus.Role.TEST)
 
 
 class Stimulus(models.Model):
@@ -205,6 +249,8 @@ class Stimulus(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StimulusQuerySet.as_manager()
 
     class Meta:
         ordering = ["experiment", "video", "method"]

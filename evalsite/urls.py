@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("researcher/", include("evalsite.experiments.urls")),
     path("", include("evalsite.rating.urls")),
 ]
 

@@ -11,6 +11,11 @@ def new_participant_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class ParticipantQuerySet(models.QuerySet):
+    def finished(self):
+        return self.filter(finished_at__isnull=False)
+
+
 class Participant(models.Model):
     experiment = models.ForeignKey(
         "experiments.Experiment", on_delete=models.CASCADE, related_name="participants"
@@ -24,14 +29,31 @@ class Participant(models.Model):
     params = models.JSONField(default=dict, blank=True, help_text="All entry-link parameters.")
     user_agent = models.CharField(max_length=400, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
-    audio_check_answer = models.CharField(max_length=50, blank=True)
+    # Order of arrival in the experiment: selects the participant's Latin-square row and seeds
+    # the order of their clips, so an assignment list can be reproduced from (seed, sequence).
+    sequence = models.PositiveIntegerField(null=True, blank=True)
+    audio_check_answer = models.CharField(max_length=50, blank=True, help_text="What was typed last.")
+    # The digits spoken in the audio check clip; kept server-side, never sent to the browser.
+    audio_check_digits = models.CharField(max_length=20, blank=True)
+    audio_check_attempts = models.PositiveSmallIntegerField(default=0)
     audio_check_passed = models.BooleanField(null=True, blank=True)
     training_done_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ParticipantQuerySet.as_manager()
+
     class Meta:
         ordering = ["experiment", "started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "sequence"], name="unique_participant_sequence"),
+            # A crowd worker who comes back resumes; the database refuses a second participant.
+            models.UniqueConstraint(
+                fields=["experiment", "platform", "external_id"],
+                condition=~Q(external_id=""),
+                name="unique_crowd_participant",
+            ),
+        ]
 
     def __str__(self):
         return self.external_id or f"participant {self.pk}"

@@ -1,0 +1,40 @@
+from django import forms
+
+SCALE = [(5, "Excellent"), (4, "Good"), (3, "Fair"), (2, "Poor"), (1, "Bad")]
+
+
+class ConsentForm(forms.Form):
+    consent = forms.BooleanField(
+        required=True, error_messages={"required": "Please tick the box to agree before you start."}
+    )
+
+
+class AudioCheckForm(forms.Form):
+    answer = forms.CharField(max_length=40, strip=True, error_messages={
+        "required": "Type the digits you heard.",
+        "max_length": "Type only the digits you heard (at most %(limit_value)d characters).",
+    })
+
+
+class ClipForm(forms.Form):
+    clip = forms.UUIDField(error_messages={
+        "required": "The form did not say which clip it rates (field 'clip'). Please reload the page.",
+        "invalid": "The clip id in the form (field 'clip') is not valid. Please reload the page.",
+    })
+
+
+class RatingForm(ClipForm):
+    score = forms.TypedChoiceField(
+        choices=SCALE, coerce=int, widget=forms.RadioSelect,
+        error_messages={
+            "required": "Please choose a score from 1 (Bad) to 5 (Excellent).",
+            "invalid_choice": "The score must be a whole number from 1 (Bad) to 5 (Excellent), "
+                              "got %(value)s.",
+        },
+    )
+
+
+def first_error(form) -> str:
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "The form is not valid."

@@ -1,0 +1,227 @@
+"""The researcher's admin: media with checked uploads, experiments with build/open/close/results."""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import services
+from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
+from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
+
+MEDIA_FACTS = ["sha256", "duration", "created_at"]
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    form = VideoForm
+    list_display = ["name", "duration", "width", "height", "fps", "has_audio", "effect_onset"]
+    search_fields = ["name", "source", "sha256"]
+    readonly_fields = [*MEDIA_FACTS, "width", "height", "fps", "has_audio"]
+
+
+@admin.register(Sound)
+class SoundAdmin(admin.ModelAdmin):
+    form = SoundForm
+    list_display = ["name", "library", "sound_class", "duration", "sample_rate"]
+    list_filter = ["library", "sound_class"]
+    search_fields = ["name", "sound_class", "sha256"]
+    readonly_fields = [*MEDIA_FACTS, "sample_rate"]
+
+
+@admin.register(SoundLibrary)
+class SoundLibraryAdmin(admin.ModelAdmin):
+    list_display = ["name", "sound_count", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(sound_count=Count("sounds"))
+
+    @admin.display(ordering="sound_count", description="sounds")
+    def sound_count(self, obj):
+        return obj.sound_count
+
+
+class MethodInline(admin.TabularInline):
+    model = Method
+    form = MethodForm
+    extra = 0
+    autocomplete_fields = []
+
+    def _editable(self, obj):
+        # Methods define the stimuli: they change only while the experiment is a draft.
+        return obj is None or obj.status == Experiment.Status.DRAFT
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    form = ExperimentForm
+    inlines = [MethodInline]
+    list_display = ["title", "status", "stimuli_built", "participant_count", "links"]
+    list_filter = ["status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    filter_horizontal = ["videos"]
+    readonly_fields = ["status", "opened_at", "closed_at"]
+    actions = ["build_action", "open_action", "close_action"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "status", "instructions", "opened_at", "closed_at"]}),
+        ("Media", {"fields": ["videos", "sound_library"]}),
+        ("Muxing", {"fields": ["mux_mode", "overlay_gain_db", "duck_db", "loudness_lufs"]}),
+        (
+            "Design",
+            {
+                "fields": [
+                    "design",
+                    "clips_per_participant",
+                    "gold_clips",
+                    "trap_clips",
+                    "training_clips",
+                    "seed",
+                ]
+            },
+        ),
+        ("Recruiting", {"fields": ["participants_wanted", "completion_code", "redirect_url"]}),
+        (
+            "Screening (P.808 defaults)",
+            {
+                "fields": [
+                    "screen_audio_check",
+                    "screen_max_gold_failures",
+                    "screen_max_trap_failures",
+                    "screen_min_score_sd",
+                    "screen_max_unplayed",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(participant_total=Count("participants", distinct=True))
+
+    @admin.display(description="stimuli built")
+    def stimuli_built(self, obj):
+        counts = services.stimulus_counts(obj)
+        return f"{counts['done']} / {counts['total']}"
+
+    @admin.display(ordering="participant_total", description="participants")
+    def participant_count(self, obj):
+        return f"{obj.participant_total} / {obj.participants_wanted}"
+
+    @admin.display(description="")
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">results</a> · <a href="{}">preview</a>',
+            reverse("experiments:results", args=[obj.pk]),
+            reverse("admin:experiments_experiment_preview", args=[obj.pk]),
+        )
+
+    # --- actions on the change list -----------------------------------------------------
+
+    @admin.action(description="Build stimuli", permissions=["change"])
+    def build_action(self, request, queryset):
+        for experiment in queryset:
+            self._run(request, experiment, services.start_build)
+
+    @admin.action(description="Open (participants can take part)", permissions=["change"])
+    def open_action(self, request, queryset):
+        for experiment in queryset:
+            self._run(request, experiment, services.open_experiment, f"'{experiment}' is open.")
+
+    @admin.action(description="Close", permissions=["change"])
+    def close_action(self, request, queryset):
+        for experiment in queryset:
+            self._run(request, experiment, services.close_experiment, f"'{experiment}' is closed.")
+
+    def _run(self, request, experiment, action, done=None):
+        try:
+            line = action(experiment)
+        except services.ActionRefused as refused:
+            for problem in refused.problems:
+                self.message_user(request, f"Refused: {problem}", messages.ERROR)
+            return False
+        self.message_user(request, done or line, messages.SUCCESS)
+        return True
+
+    # --- buttons on the change page -----------------------------------------------------
+
+    BUTTONS = {
+        Experiment.Status.DRAFT: [("build", "Build stimuli"), ("open", "Open")],
+        Experiment.Status.OPEN: [("close", "Close")],
+        Experiment.Status.CLOSED: [("open", "Reopen")],
+    }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        experiment = Experiment.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        buttons = self.BUTTONS.get(experiment.status, []) if experiment else []
+        extra = {"experiment_buttons": [(f"admin:experiments_experiment_{a}", label) for a, label in buttons]}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/build/", view(self.build_view), name="experiments_experiment_build"),
+            path("<int:pk>/open/", view(self.open_view), name="experiments_experiment_open"),
+            path("<int:pk>/close/", view(self.close_view), name="experiments_experiment_close"),
+            path("<int:pk>/preview/", view(self.preview_view), name="experiments_experiment_preview"),
+            *super().get_urls(),
+        ]
+
+    def _button(self, request, pk, action, done=None):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        experiment = get_object_or_404(Experiment, pk=pk)
+        if not self.has_change_permission(request, experiment):
+            self.message_user(request, "Refused: you may not change this experiment.", messages.ERROR)
+        else:
+            self._run(request, experiment, action, done)
+        return redirect("admin:experiments_experiment_change", pk)
+
+    def build_view(self, request, pk):
+        return self._button(request, pk, services.start_build)
+
+    def open_view(self, request, pk):
+        return self._button(request, pk, services.open_experiment, "The experiment is open.")
+
+    def close_view(self, request, pk):
+        return self._button(request, pk, services.close_experiment, "The experiment is closed.")
+
+    def preview_view(self, request, pk):
+        experiment = get_object_or_404(Experiment, pk=pk)
+        stimuli = experiment.stimuli.select_related("video", "method", "sound").order_by(
+            "role", "video__name", "method__order", "method__id"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {experiment}",
+            "experiment": experiment,
+            "stimuli": stimuli,
+            "opts": self.opts,
+        }
+        return render(request, "admin/experiments/experiment/preview.html", context)
+
+
+@admin.register(Stimulus)
+class StimulusAdmin(admin.ModelAdmin):
+    """Read-only: stimuli are made by the build, never by hand."""
+
+    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance"]
+    list_filter = ["experiment", "role", "status"]
+    search_fields = ["token", "video__name", "error"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

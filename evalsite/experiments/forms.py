@@ -1,0 +1,135 @@
+"""Admin forms: uploads are probed like imports, methods and designs are checked for consistency."""
+
+from pathlib import Path
+
+from django import forms
+
+from . import media
+from .models import Experiment, Method, Sound, Video
+
+
+class _UploadForm(forms.ModelForm):
+    """Probes the uploaded file with PyAV and fills in sha256, duration and stream facts."""
+
+    kind = ""
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is None or not hasattr(upload, "content_type"):  # unchanged file on an edit
+            return upload
+        name = Path(upload.name).name
+        try:
+            info = media.probe(_source(upload), name)
+            self.media_info = self.check(info, name)
+        except media.MediaCheckError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        finally:
+            upload.seek(0)
+        self.digest = media.sha256_of(upload)
+        duplicate = self.duplicate_of(self.digest)
+        if duplicate is not None:
+            raise forms.ValidationError(f"{name}: the same file is already stored as '{duplicate}'")
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("name") and cleaned.get("file") is not None:
+            cleaned["name"] = Path(cleaned["file"].name).stem
+        return cleaned
+
+    def save(self, commit=True):
+        obj = super().save(commit=False)
+        if hasattr(self, "media_info"):
+            obj.sha256 = self.digest
+            for key, value in self.fields_from(self.media_info).items():
+                setattr(obj, key, value)
+        if commit:
+            obj.save()
+            self.save_m2m()
+        return obj
+
+
+def _source(upload):
+    # Large uploads are already on disk; small ones live in memory and PyAV reads the object.
+    path = getattr(upload, "temporary_file_path", None)
+    return path() if path else upload
+
+
+class VideoForm(_UploadForm):
+    name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+
+    class Meta:
+        model = Video
+        fields = ["name", "file", "effect_onset", "source"]
+
+    check = staticmethod(media.check_video)
+    fields_from = staticmethod(media.video_fields)
+
+    def duplicate_of(self, digest):
+        return Video.objects.filter(sha256=digest).exclude(pk=self.instance.pk).first()
+
+
+class SoundForm(_UploadForm):
+    name = forms.CharField(max_length=200, required=False, help_text="Defaults to the file name.")
+
+    class Meta:
+        model = Sound
+        fields = ["library", "name", "file", "sound_class", "onset", "source"]
+
+    check = staticmethod(media.check_sound)
+    fields_from = staticmethod(media.sound_fields)
+
+    def duplicate_of(self, digest):
+        library = self.cleaned_data.get("library")
+        if library is None:
+            return None
+        return library.sounds.filter(sha256=digest).exclude(pk=self.instance.pk).first()
+
+    def clean(self):
+        cleaned = super().clean()
+        library, name = cleaned.get("library"), cleaned.get("name")
+        if library and name and library.sounds.filter(name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", f"library '{library}' already has a sound named '{name}'")
+        return cleaned
+
+
+class MethodForm(forms.ModelForm):
+    class Meta:
+        model = Method
+        fields = ["kind", "trained_model", "label", "order"]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind, model = cleaned.get("kind"), cleaned.get("trained_model")
+        if kind == Method.Kind.MODEL and model is None:
+            self.add_error("trained_model", "A 'Trained model' method needs a trained model.")
+        if kind in (Method.Kind.RANDOM, Method.Kind.ORIGINAL) and model is not None:
+            self.add_error("trained_model", f"A '{kind}' method takes no trained model; leave it empty.")
+        return cleaned
+
+
+class ExperimentForm(forms.ModelForm):
+    class Meta:
+        model = Experiment
+        fields = [
+            "title", "slug", "instructions", "videos", "sound_library", "mux_mode", "overlay_gain_db",
+            "duck_db", "loudness_lufs", "design", "clips_per_participant", "gold_clips", "trap_clips",
+            "training_clips", "seed", "participants_wanted", "completion_code", "redirect_url",
+            "screen_audio_check", "screen_max_gold_failures", "screen_max_trap_failures",
+            "screen_min_score_sd", "screen_max_unplayed",
+        ]  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("clips_per_participant") and cleaned.get("design") != Experiment.Design.BALANCED:
+            self.add_error("clips_per_participant", "Only the balanced design takes a number of clips.")
+        if cleaned.get("clips_per_participant") == 0:
+            self.add_error("clips_per_participant", "Must be at least 1, or empty for one clip per video.")
+        if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
+            changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
+            changed -= {name for name in self.changed_data if name.startswith("screen_")}
+            if changed:
+                raise forms.ValidationError(
+                    "The experiment is open: close it before changing " + ", ".join(sorted(changed)) + "."
+                )
+        return cleaned

@@ -1,0 +1,64 @@
+"""manage.py import_media: videos and a sound library from folders or from a dataset split."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from evalsite.experiments import media
+from evalsite.experiments.models import SoundLibrary
+
+
+class Command(BaseCommand):
+    help = (
+        "Import videos and sounds, checking every file (decodable, duration, streams). A bad file is "
+        "reported and skipped; files already imported (same sha256) are skipped. Exits 1 if any file failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--library", required=True, help="Sound library to add sounds to (created if new)."
+        )
+        parser.add_argument("--videos", type=Path, help="Folder of video clips (searched recursively).")
+        parser.add_argument("--sounds", type=Path, help="Folder of sound files (searched recursively).")
+        parser.add_argument("--dataset", type=Path, help="Dataset directory with manifest.csv.")
+        parser.add_argument("--split", default="test", help="Split of the dataset to import (default: test).")
+
+    def handle(self, *args, library, videos, sounds, dataset, split, **options):
+        self.verbosity = options["verbosity"]
+        if not (videos or sounds or dataset):
+            raise CommandError("nothing to import: give --videos, --sounds and/or --dataset")
+        lib, created = SoundLibrary.objects.get_or_create(name=library)
+        if created:
+            self.stdout.write(f"created sound library {lib.name!r}")
+        outcomes = []
+        try:
+            if videos:
+                outcomes += media.import_video_folder(videos)
+            if sounds:
+                outcomes += media.import_sound_folder(sounds, lib)
+            if dataset:
+                outcomes += media.import_dataset(dataset, split, lib)
+        except ValueError as exc:  # a missing folder, or a manifest problem naming file and row
+            self._report(outcomes)
+            raise CommandError(str(exc)) from None
+        self._report(outcomes)
+        failed = sum(o.status == "failed" for o in outcomes)
+        if failed:
+            raise CommandError(f"{failed} file{'s' if failed != 1 else ''} failed; the others were imported")
+
+    def _report(self, outcomes):
+        for o in outcomes:
+            if o.status == "failed":
+                self.stderr.write(self.style.ERROR(f"ERROR {o.kind} {o.message}"))
+            elif o.status == "exists" and self.verbosity >= 1:
+                self.stdout.write(f"skip  {o.kind} {o.path}: {o.message}")
+            elif self.verbosity >= 2:
+                self.stdout.write(f"ok    {o.kind} {o.path}")
+        for kind in ("video", "sound"):
+            mine = [o for o in outcomes if o.kind == kind]
+            if mine:
+                counts = {s: sum(o.status == s for o in mine) for s in ("imported", "exists", "failed")}
+                self.stdout.write(
+                    f"{kind}s: {counts['imported']} imported, {counts['exists']} already present, "
+                    f"{counts['failed']} failed"
+                )

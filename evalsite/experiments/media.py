@@ -1,0 +1,244 @@
+"""Checking and importing media: every file is probed with PyAV before anything is stored.
+
+A bad file raises `MediaCheckError` naming the file and the problem; the importers report it and
+go on with the next file, so one broken clip never stops (or half-stores) an import.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from django.core.files import File
+from django.db import transaction
+
+from .models import Sound, SoundLibrary, Video
+
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts"}
+SOUND_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff"}
+
+
+class MediaCheckError(ValueError):
+    """A file that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    duration: float
+    has_video: bool
+    has_audio: bool
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What happened to one file of an import."""
+
+    path: str
+    kind: str  # "video" or "sound"
+    status: str  # "imported", "exists" or "failed"
+    message: str = ""
+    obj: object = None
+
+
+def probe(source, name: str) -> MediaInfo:
+    """Opens a path or file object and decodes the first frame of each stream."""
+    try:
+        with av.open(source) as container:
+            return _inspect(container, name)
+    except MediaCheckError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaCheckError(f"{name}: not a readable media file ({reason})") from None
+
+
+def _inspect(container, name: str) -> MediaInfo:
+    video = container.streams.video[0] if container.streams.video else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    if video is None and audio is None:
+        raise MediaCheckError(f"{name}: has neither a video nor an audio stream")
+    for stream, what in ((video, "video"), (audio, "audio")):
+        if stream is not None and not _decodes(container, stream):
+            raise MediaCheckError(f"{name}: the {what} stream has no decodable frame")
+    duration = _duration(container, video or audio)
+    if not duration or duration <= 0:
+        raise MediaCheckError(f"{name}: duration is zero or unknown")
+    return MediaInfo(
+        duration=duration,
+        has_video=video is not None,
+        has_audio=audio is not None,
+        width=video.codec_context.width if video else None,
+        height=video.codec_context.height if video else None,
+        fps=float(video.average_rate) if video is not None and video.average_rate else None,
+        sample_rate=audio.codec_context.sample_rate if audio else None,
+    )
+
+
+def _decodes(container, stream) -> bool:
+    container.seek(0)
+    for _frame in container.decode(stream):
+        return True
+    return False
+
+
+def _duration(container, stream) -> float | None:
+    if container.duration:
+        return container.duration / av.time_base
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    # Some containers carry no duration header: the end of the last packet tells it.
+    container.seek(0)
+    end = 0
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end, packet.pts + (packet.duration or 0))
+    return float(end * stream.time_base) if end else None
+
+
+def check_video(info: MediaInfo, name: str) -> MediaInfo:
+    if not info.has_video:
+        raise MediaCheckError(f"{name}: has no video stream (is it a sound file?)")
+    return info
+
+
+def check_sound(info: MediaInfo, name: str) -> MediaInfo:
+    if not info.has_audio:
+        raise MediaCheckError(f"{name}: has no audio stream")
+    return info
+
+
+def sha256_of(fileobj) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def video_fields(info: MediaInfo) -> dict:
+    return {
+        "duration": info.duration,
+        "width": info.width,
+        "height": info.height,
+        "fps": info.fps,
+        "has_audio": info.has_audio,
+    }
+
+
+def sound_fields(info: MediaInfo) -> dict:
+    return {"duration": info.duration, "sample_rate": info.sample_rate}
+
+
+def import_video(path: Path, *, name: str | None = None, effect_onset=None, source: str = "") -> Outcome:
+    path = Path(path)
+    try:
+        info = check_video(probe(str(path), str(path)), str(path))
+        with path.open("rb") as handle:
+            digest = sha256_of(handle)
+            existing = Video.objects.filter(sha256=digest).first()
+            if existing:
+                return Outcome(
+                    str(path), "video", "exists", f"already imported as {existing.name!r}", existing
+                )
+            video = Video(
+                name=name or path.stem,
+                sha256=digest,
+                effect_onset=effect_onset,
+                source=source or str(path),
+                **video_fields(info),
+            )
+            _store(video, path, handle)
+    except (MediaCheckError, OSError) as exc:
+        return Outcome(str(path), "video", "failed", _reason(exc, path))
+    return Outcome(str(path), "video", "imported", "", video)
+
+
+def import_sound(
+    path: Path, library: SoundLibrary, *, name: str | None = None, sound_class: str = "", source: str = ""
+) -> Outcome:
+    path = Path(path)
+    try:
+        info = check_sound(probe(str(path), str(path)), str(path))
+        with path.open("rb") as handle:
+            digest = sha256_of(handle)
+            existing = library.sounds.filter(sha256=digest).first()
+            if existing:
+                return Outcome(
+                    str(path), "sound", "exists", f"already in the library as {existing.name!r}", existing
+                )
+            sound = Sound(
+                library=library,
+                name=_free_sound_name(library, name or path.stem),
+                sha256=digest,
+                sound_class=sound_class,
+                source=source or str(path),
+                **sound_fields(info),
+            )
+            _store(sound, path, handle)
+    except (MediaCheckError, OSError) as exc:
+        return Outcome(str(path), "sound", "failed", _reason(exc, path))
+    return Outcome(str(path), "sound", "imported", "", sound)
+
+
+def _reason(exc: Exception, path: Path) -> str:
+    text = str(exc)
+    return text if str(path) in text else f"{path}: {text}"
+
+
+def _store(obj, path: Path, handle):
+    # The row and its file together: a failing insert removes the copied file again.
+    obj.file.save(path.name, File(handle), save=False)
+    try:
+        with transaction.atomic():
+            obj.save()
+    except Exception:
+        obj.file.delete(save=False)
+        raise
+
+
+def _free_sound_name(library: SoundLibrary, wanted: str) -> str:
+    name, n = wanted, 1
+    while library.sounds.filter(name=name).exists():
+        n += 1
+        name = f"{wanted}-{n}"
+    return name
+
+
+def media_files(folder: Path, suffixes: set[str]) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MediaCheckError(f"{folder}: not a folder")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def import_video_folder(folder: Path) -> list[Outcome]:
+    return [import_video(path) for path in media_files(folder, VIDEO_SUFFIXES)]
+
+
+def import_sound_folder(folder: Path, library: SoundLibrary) -> list[Outcome]:
+    return [import_sound(path, library) for path in media_files(folder, SOUND_SUFFIXES)]
+
+
+def import_dataset(dataset_dir: Path, split: str, library: SoundLibrary | None) -> list[Outcome]:
+    """The split's clips become videos (se_onset -> effect_onset), its audio files the library's sounds."""
+    from retrieval.data.manifest import read_manifest  # raises DatasetError naming file and row
+
+    rows = [row for row in read_manifest(dataset_dir) if row.split == split]
+    if not rows:
+        raise MediaCheckError(f"{Path(dataset_dir) / 'manifest.csv'}: no rows in split {split!r}")
+    outcomes = []
+    for row in rows:
+        source = f"{dataset_dir}:{row.clip_id}"
+        outcomes.append(import_video(row.video, name=row.clip_id, effect_onset=row.se_onset, source=source))
+        if library is not None:
+            outcomes.append(
+                import_sound(
+                    row.audio, library, name=row.clip_id, sound_class=row.se_class or "", source=source
+                )
+            )
+    return outcomes

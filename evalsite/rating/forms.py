@@ -18,8 +18,8 @@ class AudioCheckForm(forms.Form):
 
 class ClipForm(forms.Form):
     clip = forms.UUIDField(error_messages={
-        "required": "The form did not say which clip it rates (field 'clip'). Please reload the page.",
-        "invalid": "The clip id in the form (field 'clip') is not valid. Please reload the page.",
+        "required": "The form did not say which clip it rates (the clip field). Please reload the page.",
+        "invalid": "The clip id in the form (the clip field) is not valid. Please reload the page.",
     })
 
 

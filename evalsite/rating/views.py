@@ -28,6 +28,7 @@ def refusals(view):
 
 
 def to_step(participant):
+    participant.refresh_from_db()  # a service may just have moved it on
     return redirect(services.next_step(participant), slug=participant.experiment.slug)
 
 
@@ -57,7 +58,7 @@ def entry(request, slug):
     if participant is not None:
         services.remember(request, participant)
         return to_step(participant)
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not form.is_valid():
             context = {"experiment": experiment, "form": form}
@@ -75,7 +76,7 @@ def audio_check(request, slug):
     participant = services.require_participant(request, experiment)
     if request.method == "GET" and services.next_step(participant) != "rating:audio_check":
         return to_step(participant)
-    form = AudioCheckForm(request.POST or None)
+    form = AudioCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not form.is_valid():
             return _audio_page(request, experiment, participant, form, status=400)

@@ -109,6 +109,10 @@ class MethodForm(forms.ModelForm):
 
 
 class ExperimentForm(forms.ModelForm):
+    redirect_url = forms.URLField(
+        required=False, assume_scheme="https", help_text="Crowd platform completion URL."
+    )
+
     class Meta:
         model = Experiment
         fields = [

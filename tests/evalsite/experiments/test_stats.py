@@ -1,0 +1,90 @@
+"""MOS, confidence intervals, Mann-Whitney U and Holm against scipy and hand-worked values."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from evalsite.experiments import stats
+
+# Fixed ratings with many ties and unequal group sizes, as a five-point scale produces.
+PROPOSED = [5, 4, 4, 5, 3, 4, 5, 4, 4, 3, 5, 4]
+TRIPLET = [3, 4, 2, 3, 3, 4, 3, 2, 4, 3]
+RANDOM = [2, 3, 1, 2, 3, 2, 2]
+
+
+def test_it_matches_scipy_for_mos_sd_and_student_t_interval():
+    s = stats.summarize("proposed", PROPOSED)
+    low, high = sps.t.interval(0.95, len(PROPOSED) - 1, loc=np.mean(PROPOSED), scale=sps.sem(PROPOSED))
+    assert s.n == 12
+    assert s.mos == pytest.approx(np.mean(PROPOSED))
+    assert s.sd == pytest.approx(np.std(PROPOSED, ddof=1))
+    assert (s.ci_low, s.ci_high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_it_gives_no_sd_or_interval_for_fewer_than_two_ratings():
+    assert stats.summarize("a", []) == stats.Summary("a", 0, None, None, None)
+    one = stats.summarize("a", [4])
+    assert (one.n, one.mos, one.sd, one.ci95) == (1, 4.0, None, None)
+
+
+def test_it_runs_one_sided_mann_whitney_for_every_ordered_pair_with_ties_and_unequal_sizes():
+    groups = {"proposed": PROPOSED, "triplet": TRIPLET, "random": RANDOM}
+    comparisons = stats.compare_all(groups)
+    assert [(c.a, c.b) for c in comparisons] == [
+        ("proposed", "triplet"), ("proposed", "random"), ("triplet", "proposed"),
+        ("triplet", "random"), ("random", "proposed"), ("random", "triplet"),
+    ]  # fmt: skip
+    for c in comparisons:
+        expected = sps.mannwhitneyu(groups[c.a], groups[c.b], alternative="greater")
+        assert c.u == pytest.approx(expected.statistic)
+        assert c.p == pytest.approx(expected.pvalue)
+        n = len(groups[c.a]) * len(groups[c.b])
+        assert c.common_language == pytest.approx(expected.statistic / n)
+        assert c.rank_biserial == pytest.approx(2 * expected.statistic / n - 1)
+    by_pair = {(c.a, c.b): c for c in comparisons}
+    assert by_pair["proposed", "random"].stars == "**"
+    assert by_pair["random", "proposed"].stars == ""
+    # U of the two directions sums to n_a * n_b, ties counted half each way.
+    assert by_pair["proposed", "triplet"].u + by_pair["triplet", "proposed"].u == 12 * 10
+
+
+def test_it_counts_pairs_in_the_rank_biserial_effect_size_by_hand():
+    # a = [3, 2], b = [1, 2]: pairs a>b: (3,1), (3,2), (2,1); ties (2,2) count half -> U = 3.5.
+    (c, _) = stats.compare_all({"a": [3, 2], "b": [1, 2]})
+    assert c.u == 3.5
+    assert c.common_language == pytest.approx(3.5 / 4)
+    assert c.rank_biserial == pytest.approx(0.75)
+
+
+def test_it_adjusts_p_values_with_holm_step_down():
+    # Sorted 0.01, 0.02, 0.03, 0.04 times 4, 3, 2, 1 = 0.04, 0.06, 0.06, 0.04; made monotone.
+    assert stats.holm([0.03, 0.01, 0.04, 0.02]) == pytest.approx([0.06, 0.04, 0.06, 0.06])
+    assert stats.holm([0.5, 0.6]) == [1.0, 1.0]
+    assert stats.holm([]) == []
+
+
+def test_it_marks_significance_at_the_papers_thresholds():
+    assert [stats.significance_stars(p) for p in (0.0099, 0.01, 0.049, 0.05)] == ["**", "*", "*", ""]
+
+
+def test_it_skips_methods_without_ratings_in_comparisons():
+    comparisons = stats.compare_all({"a": [4, 5], "b": [], "c": [1, 2]})
+    assert {(c.a, c.b) for c in comparisons} == {("a", "c"), ("c", "a")}
+
+
+def test_it_draws_bars_whiskers_and_a_bracket_per_significant_pair():
+    groups = {"proposed": PROPOSED, "triplet": TRIPLET, "random": RANDOM}
+    summaries = [stats.summarize(k, v) for k, v in groups.items()]
+    comparisons = stats.compare_all(groups)
+    svg = stats.mos_chart_svg(summaries, comparisons)
+    assert svg.startswith("<svg")
+    significant = [c for c in comparisons if c.p < 0.05]
+    assert len(significant) >= 2
+    # Each bracket carries its stars as text; matplotlib writes text as glyph uses with a comment.
+    stars = re.findall(r"<!-- (\*\*?) -->", svg)
+    assert sorted(stars) == sorted(c.stars for c in significant)
+    assert all(label in svg for label in groups)
+    assert math.isfinite(summaries[0].ci95)

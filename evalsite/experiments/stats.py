@@ -132,6 +132,9 @@ def mos_chart_svg(summaries: Sequence[Summary], comparisons: Sequence[Comparison
         brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
         _draw_brackets(ax, brackets, position, top)
         ax.set_ylim(1.0, max(5.0, top + 0.35 * (len(brackets) + 1)))
+        # The scale ends at 5; the room above it is only for the brackets.
+        ax.set_yticks(range(1, 6))
+        ax.spines["left"].set_bounds(1, 5)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         buffer = io.StringIO()

@@ -104,12 +104,9 @@ def test_it_walks_a_participant_through_a_study_and_shows_the_ratings_to_the_res
     page.get_by_label("Password").fill("researcher-pass-42")
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{live_server.url}{results}")
+    method_of = dict(Rating.objects.values_list("assignment_id", "assignment__stimulus__method_id"))
     for method in experiment.methods.all():
-        scores = [
-            s
-            for pk, s in given.items()
-            if Rating.objects.get(assignment_id=pk).assignment.stimulus.method_id == method.pk
-        ]
+        scores = [score for pk, score in given.items() if method_of[pk] == method.pk]
         row = page.locator("#summary tbody tr", has_text=method.label)
         expect(row).to_contain_text(str(len(scores)))
         expect(row).to_contain_text(f"{sum(scores) / len(scores):.2f}")

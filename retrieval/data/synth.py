@@ -1,0 +1,270 @@
+"""A synthetic TV-like benchmark with the structure that makes the paper's problem hard.
+
+Each "day" is one long recording made of shots: a presenter talking (espeak-ng speech, the mouth
+moving with it), music over a panning camera, street ambience. Into about half of the 6.4 s slots
+goes a target co-occurrence: a short sound effect (0.3-3 s) starting with a visual effect of its
+class, often quieter than the speech or music around it. The recordings and an annotation file of
+the effects are then cut by `segment` like a user's own recordings; whole days go to train, valid
+and test. With `sfx_dir`, the sound effects are real recordings (class = sub-folder or file-name
+prefix) and each class is given its own visual effect.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..speech import espeak_available
+from . import synth_audio as sa
+from .decode import decode_audio
+from .errors import DatasetError, MediaError
+from .media import Mp4Writer
+from .segment import _publish, segment
+from .synth_video import (
+    FPS,
+    HEIGHT,
+    KINDS,
+    PALETTE,
+    WIDTH,
+    AmbienceScene,
+    Effect,
+    MusicScene,
+    TalkScene,
+    landscape,
+)
+
+SAMPLE_RATE = 48_000
+SLOT = 6.4  # seconds: the segment length, so every effect lies inside one sample
+SNR_DB = (-8.0, 4.0)  # effect level against the background around it: mostly quieter
+LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
+SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
+SFX_EXTENSIONS = {".wav", ".ogg", ".flac"}
+MAX_SFX_CLASSES = len(PALETTE)
+
+
+class SynthBank:
+    """Synthesised sound effects, one class per visual kind."""
+
+    source = "synthesised"
+
+    def __init__(self):
+        self.classes = list(sa.SOUND_CLASSES)
+
+    def draw(self, cls: str, rng) -> np.ndarray:
+        return sa.synth_effect(cls, rng, SAMPLE_RATE)
+
+
+class FolderBank:
+    """Real recordings: `DIR/<class>/*.wav|ogg|flac`, or `DIR/<class>_<name>.<ext>`."""
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise DatasetError(f"{folder}: sound-effect folder does not exist")
+        files = {}
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS:
+                files.setdefault(sfx_class(p, folder), []).append(p)
+        if len(files) < 2:
+            raise DatasetError(f"{folder}: need sound effects of at least 2 classes "
+                               f"({', '.join(sorted(SFX_EXTENSIONS))}), found {len(files)}")
+        # the largest classes, each paired with its own visual effect and colour
+        keep = sorted(files, key=lambda c: (-len(files[c]), c))[:MAX_SFX_CLASSES]
+        self.files = {c: files[c] for c in sorted(keep)}
+        self.classes = list(self.files)
+        self.source = str(folder)
+        self._decoded = {}
+
+    def draw(self, cls: str, rng) -> np.ndarray:
+        path = self.files[cls][rng.integers(len(self.files[cls]))]
+        wave = self._load(path)
+        length = int(rng.uniform(0.3, 3.0) * SAMPLE_RATE)
+        return sa.normalise(sa._fade(wave[:length].copy(), SAMPLE_RATE, 0.002, 0.05))
+
+    def _load(self, path: Path) -> np.ndarray:
+        if path not in self._decoded:
+            wave = decode_audio(path, SAMPLE_RATE)
+            loud = np.flatnonzero(np.abs(wave) > 0.02 * (np.abs(wave).max() + 1e-12))
+            if not loud.size:
+                raise MediaError(f"{path}: silent sound effect")
+            self._decoded[path] = wave[loud[0]:]  # the effect starts at its onset
+        return self._decoded[path]
+
+
+def sfx_class(path: Path, root: Path) -> str:
+    rel = path.relative_to(root)
+    if len(rel.parts) > 1:
+        return rel.parts[0]
+    stem = path.stem
+    for sep in ("_", "-", " "):
+        if sep in stem:
+            return stem.split(sep)[0]
+    return stem
+
+
+@dataclass
+class PlannedEffect:
+    onset: float  # seconds in the day's recording, on a frame boundary
+    cls: str
+    sound: np.ndarray
+    visual: Effect
+
+    @property
+    def end(self) -> float:
+        return self.onset + len(self.sound) / SAMPLE_RATE
+
+
+def plan_effects(rng, slots: int, bank) -> list[PlannedEffect]:
+    """Exactly half the slots (rounded) hold one effect; classes cycle so each day has them all."""
+    chosen = np.sort(rng.choice(slots, size=max(1, round(slots / 2)), replace=False))
+    order = list(rng.permutation(bank.classes))
+    effects = []
+    for n, slot in enumerate(chosen):
+        cls = order[n % len(order)]
+        sound = bank.draw(cls, rng)[: int((SLOT - 0.6) * SAMPLE_RATE)]
+        dur = len(sound) / SAMPLE_RATE
+        onset = slot * SLOT + math.ceil(rng.uniform(0.2, SLOT - dur - 0.3) * FPS) / FPS
+        k = bank.classes.index(cls)
+        visual = Effect(KINDS[k % len(KINDS)], PALETTE[k % len(PALETTE)], dur, rng)
+        effects.append(PlannedEffect(round(onset, 6), cls, sound, visual))
+    return effects
+
+
+def plan_shots(rng, total: float) -> list[tuple[float, float, str]]:
+    shots, t = [], 0.0
+    while t < total - 1e-6:
+        end = min(total, t + rng.uniform(4.0, 12.0))
+        shots.append((t, end, str(rng.choice(SHOT_KINDS, p=SHOT_WEIGHTS))))
+        t = end
+    return shots
+
+
+def background_audio(rng, shots, total: float, speech: list[np.ndarray]):
+    """The non-target soundtrack and the speech alone (for the presenter's mouth)."""
+    n = round(total * SAMPLE_RATE)
+    mix, voice = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    for start, end, kind in shots:
+        i, j = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+        if kind == "talk":
+            voice[i:j] = _talk(rng, j - i, speech)
+        else:
+            make = sa.music if kind == "music" else sa.ambience
+            part = make(rng, (j - i) / SAMPLE_RATE + 0.01, SAMPLE_RATE)[: j - i]
+            mix[i:j] = sa._fade(part[: j - i] * LEVELS[kind] / (sa.rms(part) + 1e-9), SAMPLE_RATE, 0.2, 0.2)
+    mix += voice + 0.004 * rng.standard_normal(n).astype(np.float32)
+    return mix, voice
+
+
+def _talk(rng, n: int, speech: list[np.ndarray]) -> np.ndarray:
+    out, i = np.zeros(n, np.float32), int(rng.uniform(0.1, 0.5) * SAMPLE_RATE)
+    while i < n:
+        utterance = speech[rng.integers(len(speech))]
+        piece = utterance[: n - i] * (LEVELS["talk"] / (sa.rms(utterance) + 1e-9))
+        out[i:i + len(piece)] = piece
+        i += len(piece) + int(rng.uniform(0.2, 0.8) * SAMPLE_RATE)
+    return out
+
+
+def mix_effects(mix: np.ndarray, effects: list[PlannedEffect], rng) -> None:
+    for e in effects:
+        i = round(e.onset * SAMPLE_RATE)
+        around = mix[i:i + len(e.sound)]
+        level = max(sa.rms(around), 0.01) * 10 ** (rng.uniform(*SNR_DB) / 20)
+        around += e.sound[: len(around)] * level
+
+
+def mouth_envelope(voice: np.ndarray):
+    hop = SAMPLE_RATE // FPS
+    frames = len(voice) // hop
+    env = np.sqrt(np.mean(voice[: frames * hop].reshape(frames, hop) ** 2, axis=1))
+    env = np.clip(env / (LEVELS["talk"] * 1.2), 0, 1)
+    return lambda t: env[min(int(t * FPS), frames - 1)]
+
+
+def render_day(path: Path, rng, slots: int, bank, speech, texture) -> list[PlannedEffect]:
+    total = slots * SLOT
+    shots = plan_shots(rng, total)
+    effects = plan_effects(rng, slots, bank)
+    mix, voice = background_audio(rng, shots, total, speech)
+    mix_effects(mix, effects, rng)
+    peak = np.abs(mix).max()
+    if peak > 0.98:
+        mix *= 0.98 / peak
+    envelope = mouth_envelope(voice)
+    scenes = [_scene(kind, rng, start, envelope, texture) for start, _, kind in shots]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Mp4Writer(path, WIDTH, HEIGHT, FPS, SAMPLE_RATE) as writer:
+        shot = 0
+        for f in range(round(total * FPS)):
+            t = f / FPS
+            while shots[shot][1] <= t + 1e-9:
+                shot += 1
+            img = scenes[shot].frame(t)
+            for e in effects:
+                if e.onset - 1e-6 <= t < e.end:
+                    img = e.visual.apply(img, t - e.onset)
+            writer.add_frame((np.clip(img, 0, 1) * 255).astype(np.uint8))
+        writer.set_audio(mix)
+    return effects
+
+
+def _scene(kind, rng, start, envelope, texture):
+    if kind == "talk":
+        return TalkScene(rng, envelope)
+    return MusicScene(rng, texture, start) if kind == "music" else AmbienceScene(rng, start)
+
+
+def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int = 0, sfx_dir=None,
+                 progress: bool = True, overwrite: bool = False, log=print) -> Path:
+    """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder."""
+    out = Path(out_dir).resolve()
+    slots = int(minutes_per_day * 60 // SLOT)
+    if days < 3:
+        raise DatasetError(f"days must be at least 3 (whole days go to train, valid and test), got {days}")
+    if slots < 2:
+        raise DatasetError(f"minutes_per_day must give at least 2 samples of {SLOT} s, got {minutes_per_day}")
+    if out.exists() and not overwrite:
+        raise DatasetError(f"{out}: already exists (choose another folder or overwrite it)")
+    bank = FolderBank(sfx_dir) if sfx_dir else SynthBank()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.make-", dir=out.parent))
+    try:
+        speech = sa.speech_pool(np.random.default_rng([seed, 10_000]), SAMPLE_RATE, log=log)
+        annotations = tmp / "annotations.csv"
+        with open(annotations, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["recording", "start", "end", "class"])
+            for day in tqdm(range(1, days + 1), desc="rendering days", unit="day", disable=not progress):
+                rng = np.random.default_rng([seed, day])
+                rec = f"day-{day:02d}/broadcast.mp4"
+                for e in render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng)):
+                    writer.writerow([rec, f"{e.onset:.3f}", f"{e.end:.3f}", e.cls])
+        held = max(1, round(days / 6))
+        segment(tmp / "recordings", annotations, tmp / "dataset", valid_sources=held, test_sources=held,
+                sample_rate=SAMPLE_RATE, progress=progress)
+        os.rename(tmp / "recordings", tmp / "dataset" / "recordings")
+        os.rename(annotations, tmp / "dataset" / "annotations.csv")
+        _describe(tmp / "dataset", bank, days, minutes_per_day, seed)
+        _publish(tmp / "dataset", out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _describe(folder: Path, bank, days, minutes_per_day, seed) -> None:
+    classes = {c: {"visual": KINDS[k % len(KINDS)], "colour": PALETTE[k % len(PALETTE)]}
+               for k, c in enumerate(bank.classes)}
+    info = {"generator": "retrieval.data.synth.make_dataset", "days": days,
+            "minutes_per_day": minutes_per_day, "seed": seed, "sound_effects": bank.source,
+            "classes": classes,
+            "recording_size": [WIDTH, HEIGHT],
+            "recording_fps": FPS, "sample_rate": SAMPLE_RATE,
+            "speech": "espeak-ng" if espeak_available() else "synthetic babble"}
+    (folder / "dataset.json").write_text(json.dumps(info, indent=2))

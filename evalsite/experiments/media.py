@@ -142,9 +142,7 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
             digest = sha256_of(handle)
             existing = Video.objects.filter(sha256=digest).first()
             if existing:
-                return Outcome(
-                    str(path), "video", "exists", f"already imported as {existing.name!r}", existing
-                )
+                return _known_video(path, existing, effect_onset)
             video = Video(
                 name=name or path.stem,
                 sha256=digest,
@@ -156,6 +154,15 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
     except (MediaCheckError, OSError) as exc:
         return Outcome(str(path), "video", "failed", _reason(exc, path))
     return Outcome(str(path), "video", "imported", "", video)
+
+
+def _known_video(path: Path, video: Video, effect_onset) -> Outcome:
+    message = f"already imported as {video.name!r}"
+    if effect_onset is not None and video.effect_onset is None:
+        # A dataset that knows the effect's onset completes a clip imported from a plain folder.
+        Video.objects.filter(pk=video.pk).update(effect_onset=effect_onset)
+        message += f"; effect onset set to {effect_onset:g} s"
+    return Outcome(str(path), "video", "exists", message, video)
 
 
 def import_sound(

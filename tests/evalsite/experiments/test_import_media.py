@@ -135,3 +135,13 @@ def test_it_reports_a_broken_manifest_and_stores_nothing(tmp_path):
     error = run("--library", "tvse", "--dataset", str(root))[2]
     assert "manifest.csv" in error
     assert not Video.objects.exists() and not Sound.objects.exists()
+
+
+def test_it_completes_the_onset_of_a_clip_imported_earlier_from_a_folder(tmp_path, media_dir):
+    run("--library", "lib", "--videos", str(folder(tmp_path, media_dir, "v", "alpha.mp4")))
+    root = write_dataset(
+        tmp_path / "ds", media_dir, [("c1", "test", "alpha.mp4", "bang.wav", "1.5", "impact")]
+    )
+    out = run("--library", "tvse", "--dataset", str(root))[0]
+    assert "already imported as 'alpha'; effect onset set to 1.5 s" in out
+    assert Video.objects.get().effect_onset == 1.5

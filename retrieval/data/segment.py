@@ -145,7 +145,7 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
         raise DatasetError(f"clip length and hop must be positive (got {clip_seconds}, {hop})")
     out = Path(out_dir).resolve()
     if out.exists() and not overwrite:
-        raise DatasetError(f"{out}: already exists (choose another folder or overwrite it)")
+        raise DatasetError(f"{out}: already exists (choose another folder, or --overwrite to replace it)")
     recordings = find_recordings(recordings_dir)
     intervals, errors = read_annotations(annotations, recordings)
     sources = {rel: _source(rel, split_by) for rel in recordings}

@@ -231,7 +231,7 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     if slots < 2:
         raise DatasetError(f"minutes_per_day must give at least 2 samples of {SLOT} s, got {minutes_per_day}")
     if out.exists() and not overwrite:
-        raise DatasetError(f"{out}: already exists (choose another folder or overwrite it)")
+        raise DatasetError(f"{out}: already exists (choose another folder, or --overwrite to replace it)")
     bank = FolderBank(sfx_dir) if sfx_dir else SynthBank()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.make-", dir=out.parent))

@@ -250,6 +250,7 @@ def random_sound(stimulus: Stimulus) -> Sound:
     count = sounds.count()
     if count == 0:
         raise ValueError(f"sound library '{library}' is empty")
-    s = stimulus
-    key = f"{s.experiment.seed}:{s.video_id}:{s.method_id}:{s.role}:{s.label}"
+    # Keyed by what a copy of the experiment keeps (not row ids), so a re-created study draws alike.
+    what = stimulus.method.label if stimulus.method else f"{stimulus.role}:{stimulus.label}"
+    key = f"{stimulus.experiment.seed}:{stimulus.video.sha256 or stimulus.video.name}:{what}"
     return sounds[random.Random(key).randrange(count)]

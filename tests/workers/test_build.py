@@ -1,0 +1,219 @@
+"""The in-process build (embedded mode) on the test database: rows, files, errors, re-runs."""
+
+import av
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from evalsite.experiments.models import Stimulus
+from tests.workers.conftest import experiment, library, trained_model, video_row
+from workers import mux
+from workers.build import build_progress, enqueue_build, run_build
+
+pytestmark = pytest.mark.django_db
+
+
+def files_of(exp):
+    return {s.pk: s.file.name for s in exp.stimuli.all()}
+
+
+def test_it_builds_every_method_and_control_clip(media_root, checkpoint):
+    videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(2)]
+    exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint),
+                     gold_clips=1, trap_clips=1, training_clips=3)  # fmt: skip
+    progress = run_build(exp.pk, progress=False)
+    assert progress == {
+        "Model": {"pending": 0, "running": 0, "done": 2, "failed": 0},
+        "Random": {"pending": 0, "running": 0, "done": 2, "failed": 0},
+        "Original": {"pending": 0, "running": 0, "done": 2, "failed": 0},
+        "controls": {"pending": 0, "running": 0, "done": 5, "failed": 0},
+    }, [s.error for s in exp.stimuli.all()]
+    for s in exp.stimuli.all():
+        assert s.file.name.startswith("stimuli/") and s.file.name.endswith(".mp4")
+        assert mux.probe_video(s.file.path).has_audio
+        assert s.duration == pytest.approx(7.0, abs=0.1)
+    model = exp.stimuli.filter(method__kind="model")
+    assert all(s.sound_id and s.rank == 1 and s.distance >= 0 for s in model)
+    assert all(s.sound_id and s.distance is None for s in exp.stimuli.filter(method__kind="random"))
+    assert all(s.sound_id is None for s in exp.stimuli.filter(method__kind="original"))
+    trap = exp.stimuli.get(role="trap")
+    assert 1 <= trap.expected_score <= 5 and exp.stimuli.get(role="gold").expected_score == 2
+    kinds = sorted(s.label.rsplit(": ", 1)[1] for s in exp.stimuli.filter(role="training"))
+    assert kinds == ["gold", "original", "random"]
+
+
+def test_it_aligns_the_sound_onset_with_the_known_effect_onset(media_root):
+    video, _ = video_row(media_root, "v", flash_at=3.0)
+    video.effect_onset = 4.0  # a known onset wins over the detected flash
+    video.save()
+    lib = library(media_root, n=1)
+    sound = lib.sounds.get()
+    sound.onset = 0.25
+    sound.save()
+    exp = experiment([video], lib, ("random",))
+    run_build(exp.pk, progress=False)
+    stimulus = exp.stimuli.get()
+    assert stimulus.sound_offset == pytest.approx(3.75)
+    track = mux.read_audio(stimulus.file.path)
+    first = np.argmax(np.abs(track) > 0.01 * np.abs(track).max()) / mux.SAMPLE_RATE
+    assert first == pytest.approx(3.85, abs=0.05)  # the file's 0.1 s lead silence, then the chirp
+
+
+def test_it_matches_loudness_across_methods(media_root):
+    from workers.audio import integrated_loudness
+
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("random", "original"), loudness_lufs=-26.0, gold_clips=1)
+    run_build(exp.pk, progress=False)
+    levels = [integrated_loudness(mux.read_audio(s.file.path), mux.SAMPLE_RATE) for s in exp.stimuli.all()]
+    assert len(levels) == 3
+    assert levels == pytest.approx([-26.0] * 3, abs=0.7)
+
+
+def test_it_skips_finished_stimuli_and_redoes_failed_ones_on_a_rerun(media_root):
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("random", "original"))
+    run_build(exp.pk, progress=False)
+    before = files_of(exp)
+    original = exp.stimuli.get(method__kind="original")
+    Stimulus.objects.filter(pk=original.pk).update(status="failed", error="boom")
+    run_build(exp.pk, progress=False)
+    after = files_of(exp)
+    assert (
+        after[exp.stimuli.get(method__kind="random").pk] == before[exp.stimuli.get(method__kind="random").pk]
+    )
+    assert after[original.pk] != before[original.pk]
+    assert exp.stimuli.count() == 2 and set(exp.stimuli.values_list("status", flat=True)) == {"done"}
+    # The replaced file is gone; exactly the recorded files remain.
+    on_disk = {f"stimuli/{p.name}" for p in (media_root / "stimuli").iterdir()}
+    assert on_disk == set(after.values())
+
+
+def test_it_fails_only_the_stimuli_of_a_bad_video_with_a_readable_error(media_root):
+    good, _ = video_row(media_root, "good", flash_at=2.0)
+    silent, _ = video_row(media_root, "silent", tone_hz=None)
+    broken, path = video_row(media_root, "broken")
+    path.write_bytes(b"not a video at all")
+    exp = experiment([good, silent, broken], library(media_root), ("random", "original"))
+    progress = run_build(exp.pk, progress=False)
+    assert progress["Random"] == {"pending": 0, "running": 0, "done": 2, "failed": 1}
+    assert progress["Original"] == {"pending": 0, "running": 0, "done": 1, "failed": 2}
+    errors = {(s.video.name, s.method.label): s.error for s in exp.stimuli.filter(status="failed")}
+    assert "not a readable video" in errors[("broken", "Random")]
+    assert "videos/broken.mp4" in errors[("broken", "Random")]
+    assert "has no audio stream, which the original soundtrack needs" in errors[("silent", "Original")]
+
+
+def test_overlay_of_a_video_without_audio_fails_that_stimulus(media_root):
+    silent, _ = video_row(media_root, "silent", tone_hz=None)
+    exp = experiment([silent], library(media_root), ("random",), mux_mode="overlay")
+    run_build(exp.pk, progress=False)
+    assert "which overlay mode needs" in exp.stimuli.get().error
+
+
+def test_it_draws_the_same_random_sound_for_the_same_seed(media_root):
+    videos = [video_row(media_root, f"v{i}")[0] for i in range(3)]
+    lib = library(media_root, n=6)
+    picks = []
+    for seed in (7, 7, 8):
+        exp = experiment(videos, lib, ("random",), seed=seed)
+        run_build(exp.pk, progress=False)
+        picks.append([s.sound.name for s in exp.stimuli.order_by("video__name")])
+    assert picks[0] == picks[1]
+    assert picks[0] != picks[2] or len(set(picks[0])) == 1
+
+
+def test_a_trap_clip_without_espeak_fails_with_a_readable_error(media_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without espeak-ng, as on a bare machine
+    video, _ = video_row(media_root, "v")
+    exp = experiment([video], library(media_root), ("original",), trap_clips=1)
+    progress = run_build(exp.pk, progress=False)
+    assert progress["Original"]["done"] == 1 and progress["controls"]["failed"] == 1
+    assert "espeak-ng is not installed" in exp.stimuli.get(role="trap").error
+
+
+def test_the_trap_clip_speaks_its_instruction(media_root):
+    video, _ = video_row(media_root, "v", tone_hz=None)
+    exp = experiment([video], library(media_root), (), trap_clips=1)
+    run_build(exp.pk, progress=False)
+    track = mux.read_audio(exp.stimuli.get(role="trap").file.path)
+    rms = [np.sqrt(np.mean(track[i : i + 4800] ** 2)) for i in range(0, len(track) - 4800, 4800)]
+    assert max(rms[:4]) < 1e-3  # silence, then speech from 0.5 s
+    assert sum(r > 0.01 for r in rms) > 15  # about two seconds of speech
+
+
+def test_a_model_method_with_a_broken_checkpoint_fails_its_stimuli_only(media_root, tmp_path):
+    video, _ = video_row(media_root, "v")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    exp = experiment([video], library(media_root), ("model", "original"), trained_model(bad))
+    progress = run_build(exp.pk, progress=False)
+    assert progress["Model"]["failed"] == 1 and progress["Original"]["done"] == 1
+    assert "bad.pt" in exp.stimuli.get(method__kind="model").error
+
+
+def test_a_model_loads_once_and_reuses_the_library_embeddings(media_root, checkpoint):
+    from workers import model_cache
+
+    videos = [video_row(media_root, f"v{i}")[0] for i in range(2)]
+    lib = library(media_root)
+    tm = trained_model(checkpoint)
+    run_build(experiment(videos, lib, ("model",), tm).pk, progress=False)
+    cached = list((media_root.parent / "embeddings").iterdir())
+    assert len(cached) == 1
+    mtime = cached[0].stat().st_mtime_ns
+    second = experiment(videos, lib, ("model",), tm)
+    run_build(second.pk, progress=False)
+    assert [p.stat().st_mtime_ns for p in (media_root.parent / "embeddings").iterdir()] == [mtime]
+    assert [k for k in model_cache.loaded() if k[0] == str(checkpoint.resolve())] == [
+        (str(checkpoint.resolve()), tm.checkpoint_sha256)
+    ]
+    assert set(second.stimuli.values_list("status", flat=True)) == {"done"}
+
+
+def test_enqueue_build_runs_the_task_graph_eagerly(media_root, checkpoint, eager_tasks):
+    videos = [video_row(media_root, f"v{i}")[0] for i in range(2)]
+    exp = experiment(
+        videos, library(media_root), ("model", "random"), trained_model(checkpoint), gold_clips=1
+    )
+    enqueue_build(exp.pk)
+    progress = build_progress(exp)
+    assert {label: c["done"] for label, c in progress.items()} == {"Model": 2, "Random": 2, "controls": 1}
+
+
+def test_progress_lists_every_method_before_the_build(media_root):
+    video, _ = video_row(media_root, "v")
+    exp = experiment([video], library(media_root), ("random", "original"))
+    zero = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+    assert build_progress(exp) == {"Random": zero, "Original": zero}
+
+
+def test_the_command_builds_in_process_when_embedded(media_root, settings, capsys):
+    settings.EMBEDDED_TASKS = True
+    video, _ = video_row(media_root, "v")
+    exp = experiment([video], library(media_root), ("random", "original"))
+    call_command("build_stimuli", exp.slug, "--no-progress")
+    out = capsys.readouterr().out
+    assert "Random" in out and "Original" in out
+    assert set(exp.stimuli.values_list("status", flat=True)) == {"done"}
+    with pytest.raises(CommandError, match="no experiment with id or slug 'nope'"):
+        call_command("build_stimuli", "nope")
+
+
+def test_the_command_exits_non_zero_when_stimuli_fail(media_root, settings):
+    settings.EMBEDDED_TASKS = True
+    silent, _ = video_row(media_root, "silent", tone_hz=None)
+    exp = experiment([silent], library(media_root), ("original",))
+    with pytest.raises(CommandError, match="1 stimuli failed"):
+        call_command("build_stimuli", str(exp.pk), "--no-progress")
+
+
+def test_files_carry_no_metadata_naming_the_method(media_root):
+    video, _ = video_row(media_root, "v")
+    exp = experiment([video], library(media_root), ("random", "original"))
+    run_build(exp.pk, progress=False)
+    for s in exp.stimuli.all():
+        with av.open(s.file.path) as c:
+            text = repr((dict(c.metadata), [dict(st.metadata) for st in c.streams])).lower()
+        assert "random" not in text and "original" not in text and "lavf" not in text

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "evalsite.experiments",
     "evalsite.rating",
     "workers",
+    "evalsite.demo",
 ]
 
 MIDDLEWARE = [

@@ -41,6 +41,11 @@ def _open(path, what="media"):
         raise MediaError(f"{path}: cannot read {what} ({e})") from None
 
 
+def origin(container) -> float:
+    """Time of the container's start: MPEG-TS and others do not start at 0; our times do."""
+    return container.start_time / av.time_base if container.start_time is not None else 0.0
+
+
 def probe(path) -> MediaInfo:
     """Streams and duration of a media file, without decoding it."""
     with _open(path) as c:
@@ -81,50 +86,63 @@ def decode_frames(path, frames: int, fps: float, size: int, start: float = 0.0,
     seconds = frames / fps if seconds is None else seconds
     times = start + np.arange(frames) / fps
     out = np.empty((frames, size, size, 3), np.uint8)
-    with _open(path, "video") as c:
-        if not c.streams.video:
-            raise MediaError(f"{path}: no video stream")
-        stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
-        if start > 0:
-            c.seek(int(start * av.time_base), backward=True, any_frame=False)
-        latest, end, k = None, 0.0, 0
-        try:
-            for frame in c.decode(stream):
-                t = _frame_time(frame, stream)
-                # Frame k is the one on screen at times[k]: emit once a later frame shows up.
-                while k < frames and t > times[k] + 1e-6:
-                    if latest is None:
-                        break
-                    out[k] = to_square_rgb(latest, size)
-                    k += 1
-                if k == frames:
-                    break
-                latest, end = frame, t + _frame_duration(frame, stream)
-        except av.FFmpegError as e:
-            raise MediaError(f"{path}: cannot decode video ({e})") from None
-        if latest is None:
-            raise MediaError(f"{path}: no video frames after {start:.2f} s")
-        if k < frames and end < start + seconds - VIDEO_TOLERANCE_S:
-            raise MediaError(
-                f"{path}: video ends at {end:.2f} s; a {seconds:.2f} s clip from {start:.2f} s needs "
-                f"{start + seconds:.2f} s"
-            )
-        while k < frames:  # the last frame stays on screen to the end of the clip
+    latest, end, k = None, 0.0, 0
+    for frame, t, duration in _decoded(path, "video", start):
+        # Frame k is the one on screen at times[k]: emit it once a later frame shows up.
+        while latest is not None and k < frames and t > times[k] + 1e-6:
             out[k] = to_square_rgb(latest, size)
             k += 1
+        if k == frames:
+            break
+        latest, end = frame, t + duration
+    if latest is None:
+        raise MediaError(f"{path}: no video frames after {start:.2f} s")
+    if k < frames and end < start + seconds - VIDEO_TOLERANCE_S:
+        raise MediaError(f"{path}: video ends at {end:.2f} s; a {seconds:.2f} s clip from {start:.2f} s "
+                         f"needs {start + seconds:.2f} s")
+    while k < frames:  # the last frame stays on screen to the end of the clip
+        out[k] = to_square_rgb(latest, size)
+        k += 1
     return out
 
 
-def _frame_time(frame, stream) -> float:
-    if frame.pts is None:
-        raise MediaError(f"{stream.container.name}: video frame without timestamp")
-    return float(frame.pts * frame.time_base)
+def _decoded(path, kind: str, start: float):
+    """(frame, seconds from the file's start, frame duration) of the first `kind` stream, from `start`.
+
+    Seeks when `start` > 0; a demuxer whose seek lands after `start` (MPEG-TS can) is read again
+    from the beginning instead.
+    """
+    for seek in (True, False) if start > 0 else (False,):
+        late = False
+        with _open(path, kind) as c:
+            streams = c.streams.video if kind == "video" else c.streams.audio
+            if not streams:
+                raise MediaError(f"{path}: no {kind} stream")
+            stream = streams[0]
+            stream.thread_type = "AUTO"
+            zero = origin(c)
+            if seek:
+                c.seek(int((zero + start) * av.time_base), backward=True, any_frame=False)
+            try:
+                for n, frame in enumerate(c.decode(stream)):
+                    if frame.pts is None:
+                        raise MediaError(f"{path}: {kind} frame without timestamp")
+                    t = float(frame.pts * frame.time_base) - zero
+                    if n == 0 and seek and t > start + 1e-3:
+                        late = True
+                        break
+                    yield frame, t, _frame_duration(frame, stream)
+            except av.FFmpegError as e:
+                raise MediaError(f"{path}: cannot decode {kind} ({e})") from None
+        if not late:
+            return
 
 
 def _frame_duration(frame, stream) -> float:
     if frame.duration and frame.time_base:
         return float(frame.duration * frame.time_base)
+    if stream.type == "audio":
+        return frame.samples / frame.sample_rate
     rate = stream.average_rate or stream.guessed_rate
     return float(1 / rate) if rate else 0.0
 
@@ -132,13 +150,7 @@ def _frame_duration(frame, stream) -> float:
 def decode_audio(path, sample_rate: int, seconds: float | None = None, start: float = 0.0) -> np.ndarray:
     """Mono float32 at `sample_rate` from `start`; exactly round(seconds * rate) samples if given."""
     need = None if seconds is None else round(seconds * sample_rate)
-    with _open(path, "audio") as c:
-        if not c.streams.audio:
-            raise MediaError(f"{path}: no audio stream")
-        stream = c.streams.audio[0]
-        if start > 0:
-            c.seek(int(start * av.time_base), backward=True, any_frame=False)
-        wave = _decode_mono(path, c, stream, sample_rate, start, need)
+    wave = _decode_mono(path, sample_rate, start, need)
     if need is not None:
         if len(wave) < need - AUDIO_TOLERANCE_S * sample_rate:
             raise MediaError(
@@ -149,25 +161,22 @@ def decode_audio(path, sample_rate: int, seconds: float | None = None, start: fl
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
-def _decode_mono(path, container, stream, sample_rate, start, need) -> np.ndarray:
+def _decode_mono(path, sample_rate, start, need) -> np.ndarray:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
     chunks, first, have = [], None, 0
-    try:
-        for frame in container.decode(stream):
-            if first is None:
-                first = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-            for out in resampler.resample(frame):
-                chunks.append(out.to_ndarray().reshape(-1))
-                have += chunks[-1].size
-            if need is not None and have - (start - first) * sample_rate > need + sample_rate // 10:
-                break
-        for out in resampler.resample(None):
+    for frame, t, _ in _decoded(path, "audio", start):
+        if first is None:
+            first = t
+        for out in resampler.resample(frame):
             chunks.append(out.to_ndarray().reshape(-1))
-    except av.FFmpegError as e:
-        raise MediaError(f"{path}: cannot decode audio ({e})") from None
+            have += chunks[-1].size
+        if need is not None and (first - start) * sample_rate + have > need + sample_rate // 10:
+            break
+    for out in resampler.resample(None):
+        chunks.append(out.to_ndarray().reshape(-1))
     wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    # After a seek (or with a delayed first packet) decoding starts elsewhere than `start`.
-    offset = round((start - (first or 0.0)) * sample_rate)
+    # Decoding starts at a frame boundary (after a seek) or late (a delayed stream): align on `start`.
+    offset = round((start - (first if first is not None else start)) * sample_rate)
     if offset > 0:
         return wave[offset:]
     return np.concatenate([np.zeros(-offset, np.float32), wave]) if offset < 0 else wave

@@ -25,7 +25,7 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from .decode import AUDIO_TOLERANCE_S, MediaError, probe
+from .decode import AUDIO_TOLERANCE_S, MediaError, origin, probe
 from .errors import DatasetError
 from .manifest import ManifestRow, write_manifest
 from .media import Mp4Writer, write_wav
@@ -247,9 +247,10 @@ def _cut_video(path, info, windows, targets, sample_rate) -> None:
     with av.open(str(path)) as c, _closing(audio, open_):
         stream = c.streams.video[0]
         stream.thread_type = "AUTO"
+        zero = origin(c)
         try:
             for frame in c.decode(stream):
-                t = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
+                t = float(frame.pts * frame.time_base) - zero if frame.pts is not None else 0.0
                 while done < len(windows) and windows[done][1] <= t + 1e-6:
                     _finish(done, open_, windows, targets, audio, sample_rate)
                     done += 1
@@ -333,7 +334,8 @@ class AudioCursor:
         if not self._started:
             # a stream that starts late, or early with encoder priming, is aligned on its timestamp
             self._started = True
-            lead = round(float(frame.pts * frame.time_base) * self.rate) if frame.pts is not None else 0
+            t = float(frame.pts * frame.time_base) - origin(self._container) if frame.pts is not None else 0.0
+            lead = round(t * self.rate)
             self._add_array(np.zeros(max(lead, 0), np.float32))
             self._skip = max(-lead, 0)
         self._add(self._resampler.resample(frame))

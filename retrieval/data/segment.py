@@ -41,6 +41,7 @@ class Interval:
     end: float
     cls: str
     row: int  # line in the annotation file
+    file: str = ""  # the annotation file
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _parse_interval(path, line, raw) -> Interval:
     cls = raw["class"].strip()
     if not cls:
         raise DatasetError(f"{path}, row {line}: class is empty")
-    return Interval(values["start"], values["end"], cls, line)
+    return Interval(values["start"], values["end"], cls, line, str(path))
 
 
 def _overlap_error(path, items: list[Interval]) -> str | None:
@@ -222,7 +223,7 @@ def cut_recording(path: Path, intervals: list[Interval], out: Path, source: str,
         raise MediaError(f"{path}: {info.duration:.2f} s long, shorter than one {clip_seconds:.2f} s sample")
     for iv in intervals:
         if iv.end > info.duration + AUDIO_TOLERANCE_S:
-            raise DatasetError(f"annotation row {iv.row}: interval {iv.start}-{iv.end} s lies outside {path} "
+            raise DatasetError(f"{iv.file}, row {iv.row}: interval {iv.start}-{iv.end} s lies outside {path} "
                                f"({info.duration:.2f} s long)")
     count = int(math.floor((info.duration - clip_seconds + AUDIO_TOLERANCE_S) / hop)) + 1
     windows = [(k * hop, k * hop + clip_seconds) for k in range(count)]

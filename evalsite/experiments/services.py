@@ -42,7 +42,8 @@ def build_problems(experiment: Experiment) -> list[str]:
     for method in methods:
         if method.kind == Method.Kind.MODEL and method.trained_model_id is None:
             problems.append(f"method '{method}' is a trained-model method without a trained model")
-    needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or experiment.gold_clips > 0
+    # Model and random methods draw from the library, and so do the training clips (one is random).
+    needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or experiment.training_clips > 0
     if needs_library and (experiment.sound_library is None or not experiment.sound_library.sounds.exists()):
         problems.append(f"'{experiment}' needs a sound library with sounds")
     return problems
@@ -82,8 +83,9 @@ def _spawn_build(pk: int):
 
 
 def _child_env() -> dict:
-    # The child must use the database this process is connected to (under tests, the test DB).
-    env = dict(os.environ)
+    # The child builds in its own process (no broker), on the database and media this process
+    # uses, whatever the environment says (under tests: the test database and media folder).
+    env = dict(os.environ, CELERY_BROKER_URL="", MEDIA_ROOT=str(settings.MEDIA_ROOT))
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"

@@ -46,7 +46,9 @@ def test_it_shows_results_with_chart_and_tables_after_an_admin_login(
     page.get_by_role("link", name="Study study").click()
     expect(page.locator("#experiment-actions")).to_contain_text("Status: Draft")
     # The progress table is filled in by the page's script from the progress endpoint.
-    expect(page.locator("#build-progress tbody")).not_to_contain_text("loading")
+    progress = page.locator("#build-progress tbody tr")
+    expect(progress).to_have_count(3)  # proposed, random, controls
+    expect(progress.first).to_have_text("proposed0030")
     page.get_by_role("link", name="Results").click()
 
     expect(page.locator("h1")).to_have_text("Results: Study study")

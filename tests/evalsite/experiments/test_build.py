@@ -1,0 +1,104 @@
+"""Build stimuli from the admin: a detached process without a broker, the workers' queue with one."""
+
+import time
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from evalsite.experiments.models import Experiment, Method, Stimulus, Video
+
+
+@pytest.fixture
+def staff(client, researcher):
+    client.force_login(researcher)
+    return client
+
+
+def plain_experiment(media_dir, methods=("original",)):
+    from django.core.files.base import ContentFile
+
+    experiment = Experiment.objects.create(
+        title="Build", slug="build", gold_clips=0, trap_clips=0, training_clips=0
+    )
+    for order, kind in enumerate(methods):
+        Method.objects.create(experiment=experiment, kind=kind, label=kind, order=order)
+    for name in ("alpha", "beta"):
+        video = Video.objects.create(
+            name=name, file=ContentFile((media_dir / f"{name}.mp4").read_bytes(), f"{name}.mp4")
+        )
+        experiment.videos.add(video)
+    return experiment
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_it_builds_in_a_detached_process_without_a_broker(staff, settings, tmp_path, media_dir):
+    settings.EMBEDDED_TASKS = True
+    settings.VAR_DIR = tmp_path / "var"
+    experiment = plain_experiment(media_dir)
+    response = staff.post(reverse("admin:experiments_experiment_build", args=[experiment.pk]), follow=True)
+    log = settings.VAR_DIR / "logs" / f"build-{experiment.pk}.log"
+    assert [str(m) for m in response.context["messages"]] == [
+        f"Building 'Build' in a background process (log: {log})."
+    ]
+    deadline = time.time() + 120
+    while time.time() < deadline and experiment.stimuli.filter(status__in=["done", "failed"]).count() < 2:
+        time.sleep(0.5)
+    stimuli = list(experiment.stimuli.all())
+    assert [(s.status, s.error) for s in stimuli] == [("done", ""), ("done", "")], log.read_text()
+    assert all(Path(s.file.path).is_relative_to(settings.MEDIA_ROOT) for s in stimuli)
+    progress = staff.get(reverse("experiments:progress", args=[experiment.pk])).json()
+    assert progress["progress"] == {"original": {"pending": 0, "running": 0, "done": 2, "failed": 0}}
+    assert progress["stimuli"] == {"total": 2, "done": 2}
+    opened = staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]), follow=True)
+    assert "The experiment is open." in [str(m) for m in opened.context["messages"]]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_it_queues_the_build_on_the_workers_after_commit(
+    staff, settings, media_dir, purge_broker, django_capture_on_commit_callbacks
+):
+    settings.EMBEDDED_TASKS = False
+    experiment = plain_experiment(media_dir, methods=("original", "random"))
+    experiment.sound_library = experiment.sound_library or _library(media_dir)
+    experiment.save()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = staff.post(
+            reverse("admin:experiments_experiment_build", args=[experiment.pk]), follow=True
+        )
+        # Nothing is sent before the transaction commits.
+        assert purge_broker.llen("media") == 0 and not experiment.stimuli.exists()
+    assert "Building 'Build' on the workers." in [str(m) for m in response.context["messages"]]
+    for callback in callbacks:
+        callback()
+    assert experiment.stimuli.filter(role="test").count() == 4
+    assert purge_broker.llen("media") == 4
+
+
+def _library(media_dir):
+    from django.core.files.base import ContentFile
+
+    from evalsite.experiments.models import Sound, SoundLibrary
+
+    library = SoundLibrary.objects.create(name="lib")
+    Sound.objects.create(
+        library=library, name="bang", file=ContentFile((media_dir / "bang.wav").read_bytes(), "b.wav")
+    )
+    return library
+
+
+@pytest.mark.django_db
+def test_it_reports_progress_per_method_and_for_controls(staff, make_experiment):
+    experiment = make_experiment(methods=("proposed", "random"))
+    Stimulus.objects.filter(pk=experiment.stimuli.filter(method__label="random").first().pk).update(
+        status="failed"
+    )
+    data = staff.get(reverse("experiments:progress", args=[experiment.pk])).json()
+    assert data["status"] == "draft"
+    assert data["progress"] == {
+        "proposed": {"pending": 0, "running": 0, "done": 2, "failed": 0},
+        "random": {"pending": 0, "running": 0, "done": 1, "failed": 1},
+        "controls": {"pending": 0, "running": 0, "done": 2, "failed": 0},
+    }

@@ -1,0 +1,114 @@
+"""make_dataset: the synthetic benchmark's shapes, rates, labels, splits, and real sound effects."""
+
+import csv
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from scipy.io import wavfile
+
+from retrieval.data import DatasetError, decode_video, probe, read_manifest
+from retrieval.data.synth import SLOT, make_dataset
+from retrieval.data.synth_audio import SOUND_CLASSES
+from retrieval.presets import PRESETS
+from tests.datasets.conftest import DAYS
+
+SONIC_PI = Path("/usr/share/sonic-pi/samples")
+
+
+def test_it_generates_clips_of_the_right_shapes_rates_and_durations(synthetic):
+    rows = read_manifest(synthetic)
+    assert len(rows) == DAYS * 7
+    for row in rows:
+        info = probe(row.video)
+        assert info.has_video and info.has_audio and abs(info.duration - 6.4) < 0.05
+        assert info.sample_rate == 48_000
+        rate, wave = wavfile.read(row.audio)
+        assert rate == 48_000 and wave.shape == (307_200,) and np.abs(wave).max() > 1000
+    frames = decode_video(rows[0].video, PRESETS["demo"])
+    assert frames.shape == (32, 64, 64, 3)
+
+
+def test_it_balances_labels_and_keeps_whole_days_in_one_split(synthetic):
+    rows = read_manifest(synthetic)
+    by_split = {s: {r.source for r in rows if r.split == s} for s in ("train", "valid", "test")}
+    assert by_split == {"train": {"day-01"}, "valid": {"day-02"}, "test": {"day-03"}}
+    for day in ("day-01", "day-02", "day-03"):
+        labels = [r.has_se for r in rows if r.source == day]
+        assert sum(labels) == 4 and len(labels) == 7  # round(7 / 2)
+    assert set(Counter(r.se_class for r in rows if r.has_se)) <= set(SOUND_CLASSES)
+
+
+def test_it_puts_each_effect_whole_inside_its_sample(synthetic):
+    rows = {r.clip_id: r for r in read_manifest(synthetic)}
+    with open(synthetic / "annotations.csv") as f:
+        effects = list(csv.DictReader(f))
+    assert len(effects) == sum(r.has_se for r in rows.values())
+    for e in effects:
+        start, end = float(e["start"]), float(e["end"])
+        slot = int(start // SLOT)
+        assert end <= (slot + 1) * SLOT and 0.3 - 1e-3 <= end - start <= 3.0 + 1e-3
+        row = rows[f"{e['recording'].replace('/', '-').removesuffix('.mp4')}-{slot:05d}"]
+        assert row.has_se and row.se_class == e["class"]
+        assert row.se_onset == pytest.approx(start - slot * SLOT, abs=1e-3)
+        assert 0 < row.se_onset < SLOT - (end - start)
+
+
+def test_it_shows_the_visual_effect_from_the_onset(synthetic):
+    # the picture changes much more across an effect's onset than across the same time elsewhere
+    changes, quiet = [], []
+    for row in read_manifest(synthetic):
+        frames = decode_video(row.video, PRESETS["demo"]).astype(float)
+        k = int(round(row.se_onset * 5)) + 1 if row.has_se else 16
+        change = np.abs(frames[k] - frames[k - 2]).mean()
+        (changes if row.has_se else quiet).append(change)
+    assert np.median(changes) > 4 * np.median(quiet)
+
+
+def test_it_is_reproducible_from_its_seed_and_describes_itself(synthetic, tmp_path):
+    again = make_dataset(tmp_path / "again", days=DAYS, minutes_per_day=0.75, seed=1, progress=False)
+    assert (again / "annotations.csv").read_text() == (synthetic / "annotations.csv").read_text()
+    info = json.loads((synthetic / "dataset.json").read_text())
+    assert info["seed"] == 1 and info["sound_effects"] == "synthesised"
+    assert set(info["classes"]) == set(SOUND_CLASSES) and info["speech"] == "espeak-ng"
+
+
+def test_it_refuses_bad_sizes_and_an_existing_folder(synthetic, tmp_path):
+    with pytest.raises(DatasetError, match="days must be at least 3"):
+        make_dataset(tmp_path / "x", days=2, progress=False)
+    with pytest.raises(DatasetError, match="at least 2 samples"):
+        make_dataset(tmp_path / "x", minutes_per_day=0.1, progress=False)
+    with pytest.raises(DatasetError, match="already exists"):
+        make_dataset(synthetic, days=3, minutes_per_day=0.5, progress=False)
+    with pytest.raises(DatasetError, match="nowhere: sound-effect folder does not exist"):
+        make_dataset(tmp_path / "x", sfx_dir=tmp_path / "nowhere", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not SONIC_PI.is_dir(), reason="sonic-pi-samples is not installed "
+                    "(apt-get install sonic-pi-samples) at /usr/share/sonic-pi/samples")
+def test_it_builds_a_benchmark_from_real_recordings(tmp_path):
+    out = make_dataset(tmp_path / "sonic", days=3, minutes_per_day=1.0, seed=2, sfx_dir=SONIC_PI,
+                       progress=False)
+    rows = read_manifest(out)
+    info = json.loads((out / "dataset.json").read_text())
+    # classes are the file-name prefixes (bd_, drum_, elec_, ...), one visual effect each
+    prefixes = {p.stem.split("_")[0] for p in SONIC_PI.glob("*.flac")}
+    assert set(info["classes"]) <= prefixes and len(info["classes"]) >= 6
+    used = {r.se_class for r in rows if r.has_se}
+    assert used <= set(info["classes"]) and len(used) >= 5
+    assert info["sound_effects"] == str(SONIC_PI)
+
+
+def test_it_runs_as_a_management_command(tmp_path):
+    out = io.StringIO()
+    call_command("make_dataset", str(tmp_path / "cmd"), "--days", "3", "--minutes-per-day", "0.25",
+                 "--no-progress", stdout=out)
+    text = out.getvalue()
+    assert "6 samples in" in text and "train: 2 samples, 1 with a sound effect, days day-01" in text
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("make_dataset", str(tmp_path / "cmd"), "--days", "3", "--no-progress")

@@ -1,7 +1,8 @@
 """Celery tasks: thin wrappers over workers.retrieve and workers.stimuli, passing primary keys.
 
 Names decide the queue (settings.CELERY_TASK_ROUTES): workers.gpu.* need a model and go to GPU
-machines, workers.media.* need ffmpeg only.
+machines, workers.media.* need ffmpeg only. The gpu code (torch) is imported inside the gpu tasks,
+so that the web process, which imports this module to send tasks, never loads torch.
 """
 
 import logging
@@ -9,7 +10,6 @@ import logging
 from celery import Task, shared_task
 
 from evalsite.experiments.models import Method
-from workers import retrieve as gpu
 from workers import stimuli
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class StimulusTask(BuildTask):
 
 class MethodTask(BuildTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from workers import retrieve as gpu
+
         method = Method.objects.filter(pk=args[0] if args else kwargs["method_id"]).first()
         if method is not None:
             gpu.fail_pending(method, f"gave up after {self.request.retries} retries: {exc}")
@@ -46,6 +48,8 @@ class MethodTask(BuildTask):
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_library")
 def embed_library(self, method_id: int) -> int:
     """Embeds the experiment's sound library with the method's model (or finds it cached)."""
+    from workers import retrieve as gpu
+
     method = Method.objects.select_related("trained_model", "experiment__sound_library").get(pk=method_id)
     if not gpu.pending(method).exists():
         return 0
@@ -62,6 +66,8 @@ def embed_library(self, method_id: int) -> int:
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.retrieve")
 def retrieve(self, method_id: int) -> int:
     """Embeds the method's pending videos, stores their top-1 sounds, and queues their muxing."""
+    from workers import retrieve as gpu
+
     method = Method.objects.select_related("trained_model", "experiment__sound_library").get(pk=method_id)
     try:
         ready = gpu.retrieve(method)

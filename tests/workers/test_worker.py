@@ -1,0 +1,110 @@
+"""The deployment path: a real Redis broker and real `celery worker` processes on the test DB."""
+
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+import pytest
+
+from evalsite.experiments.models import Stimulus
+from tests.conftest import ROOT
+from tests.workers.conftest import experiment, library, trained_model, video_row
+from tests.workers.test_mux import best_lag_correlation
+from workers import audio, mux
+from workers.build import build_progress, enqueue_build
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def worker_settings(media_root):
+    return {"MEDIA_ROOT": str(media_root), "EMBEDDINGS_DIR": str(media_root.parent / "embeddings")}
+
+
+def wait_for(exp, done, timeout=180, poll=0.2):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        progress = build_progress(exp)
+        if done(progress):
+            return progress
+        time.sleep(poll)
+    raise TimeoutError(f"build not finished after {timeout}s: {build_progress(exp)}")
+
+
+def finished(progress):
+    return not any(c["pending"] + c["running"] for c in progress.values())
+
+
+def check_files(exp, media_root):
+    """Every stimulus has one playable file of its video's length; no other final file exists."""
+    recorded = {s.file.name for s in exp.stimuli.all()}
+    assert len(recorded) == exp.stimuli.count()
+    on_disk = {
+        f"stimuli/{p.name}" for p in (media_root / "stimuli").iterdir() if not p.name.startswith(".tmp-")
+    }
+    assert on_disk == recorded
+    for s in exp.stimuli.all():
+        with av.open(s.file.path) as c:
+            assert [st.type for st in c.streams] == ["video", "audio"]
+            for st in c.streams:
+                assert float(st.duration * st.time_base) == pytest.approx(7.0, abs=0.1)
+            assert sum(1 for _ in c.decode(video=0)) == 70  # every frame decodes
+
+
+def test_it_builds_3_videos_x_3_methods_on_a_real_worker(start_worker, media_root, checkpoint):
+    videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(3)]
+    exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
+    start_worker("default,gpu,media", env=worker_settings(media_root))
+    enqueue_build(exp.pk)
+    progress = wait_for(exp, finished)
+    assert {label: c["done"] for label, c in progress.items()} == {"Model": 3, "Random": 3, "Original": 3}, [
+        s.error for s in exp.stimuli.all()
+    ]
+    check_files(exp, media_root)
+    # The replace soundtrack is the retrieved sound, at its offset, loudness-matched.
+    for s in exp.stimuli.filter(method__kind__in=["model", "random"]).select_related("sound"):
+        sound = mux.read_audio(s.sound.file.path)
+        expected = audio.normalize_loudness(
+            audio.place(sound, round(s.sound_offset * mux.SAMPLE_RATE), 7 * mux.SAMPLE_RATE),
+            mux.SAMPLE_RATE,
+            -23.0,
+        )[0]
+        assert best_lag_correlation(mux.read_audio(s.file.path), expected) > 0.95
+    originals = exp.stimuli.filter(method__kind="original")
+    for s in originals:  # the video's own 440 Hz tone, not a library sound
+        decoded = mux.read_audio(s.file.path)
+        spectrum = np.abs(np.fft.rfft(decoded[: mux.SAMPLE_RATE]))
+        assert np.argmax(spectrum) == pytest.approx(440, abs=2)
+
+
+def test_a_build_survives_a_worker_killed_mid_build(start_worker, media_root):
+    videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(3)]
+    exp = experiment(videos, library(media_root), ("random", "original"), gold_clips=2, training_clips=3)
+    # Redis hands a dead worker's unacknowledged tasks to another after the visibility timeout.
+    env = {**worker_settings(media_root), "CELERY_VISIBILITY_TIMEOUT": "3"}
+    first = start_worker("default,gpu,media", env=env)
+    enqueue_build(exp.pk)
+    wait_for(exp, lambda p: sum(c["done"] for c in p.values()) >= 2, poll=0.02)
+    first.kill()  # SIGKILL to the whole worker, pool children and ffmpeg included
+    stranded = build_progress(exp)
+    assert not finished(stranded)
+    start_worker("default,gpu,media", env=env)
+    progress = wait_for(exp, finished, timeout=120)
+    assert sum(c["done"] for c in progress.values()) == 11, [s.error for s in exp.stimuli.all()]
+    check_files(exp, media_root)
+    assert Stimulus.objects.filter(experiment=exp).count() == 11
+    assert max(exp.stimuli.values_list("attempts", flat=True)) <= 2
+
+
+def test_the_web_side_never_imports_torch():
+    code = (
+        "import django, sys; django.setup(); import workers.build, workers.tasks; "
+        "from evalsite.celery import app; app.loader.import_default_modules(); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"DJANGO_SETTINGS_MODULE": "evalsite.test_settings", "PATH": "/usr/bin", "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.stdout.strip() == "False", result.stderr

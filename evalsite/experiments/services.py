@@ -286,8 +286,8 @@ def csv_rows(experiment: Experiment):
         p = a.participant
         yield [
             p.pk,
-            p.platform,
-            p.external_id,
+            _cell(p.platform),
+            _cell(p.external_id),
             int(bool(verdicts[p.pk])),
             " | ".join(verdicts[p.pk]),
             a.position,
@@ -305,6 +305,11 @@ def csv_rows(experiment: Experiment):
             r.time_on_page_ms if r.time_on_page_ms is not None else "",
             a.play_count,
         ]
+
+
+def _cell(text: str) -> str:
+    # Crowd ids come from the entry link: never let a spreadsheet run one as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _iso(value):

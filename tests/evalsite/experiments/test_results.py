@@ -128,3 +128,11 @@ def test_it_exports_a_manifest_that_reproduces_the_study(staff, rated):
 def test_it_answers_404_for_an_unknown_experiment(staff):
     assert staff.get(reverse("experiments:results", args=[999])).status_code == 404
     assert staff.get(reverse("experiments:export_csv", args=[999])).status_code == 404
+
+
+def test_it_keeps_a_spreadsheet_from_running_a_crowd_id_as_a_formula(staff, make_experiment, rate):
+    experiment = make_experiment()
+    rate(experiment, {"proposed": [4]}, external_id='=HYPERLINK("http://evil")', platform="@x")
+    response = staff.get(reverse("experiments:export_csv", args=[experiment.pk]))
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert row["external_id"] == '\'=HYPERLINK("http://evil")' and row["platform"] == "'@x"

@@ -103,6 +103,7 @@ def test_it_opens_and_closes_a_built_experiment(staff, make_experiment):
     url = reverse("admin:experiments_experiment_change", args=[experiment.pk])
     page = staff.get(url)
     assert [label for _, label in page.context["experiment_buttons"]] == ["Build stimuli", "Open"]
+    assert '<code id="entry-link">http://testserver/s/study/</code>' in page.content.decode()
     staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]))
     experiment.refresh_from_db()
     assert experiment.status == "open" and experiment.opened_at is not None
@@ -158,6 +159,7 @@ def test_it_previews_every_stimulus_with_a_player(staff, make_experiment):
     page = staff.get(reverse("admin:experiments_experiment_preview", args=[experiment.pk]))
     html = page.content.decode()
     assert html.count("<video") == experiment.stimuli.count() == 6
+    assert "trap" in html and "gold" in html
     stimulus = experiment.stimuli.first()
     media = staff.get(reverse("experiments:stimulus_media", args=[stimulus.token]))
     assert media.status_code == 200 and b"".join(media.streaming_content) == stimulus.file.read()

@@ -48,32 +48,29 @@ def entry(request, slug):
     experiment = services.open_experiment(slug)
     if "resume" in request.GET:
         participant = services.participant_by_token(experiment, request.GET["resume"])
-        services.remember(request, participant)
-        return to_step(participant)
+        return services.remember(to_step(participant), participant)
     entry = services.entry_params(request.GET)
     participant = services.returning_participant(experiment, entry)
     current = services.session_participant(request, experiment)
     if participant is None and current is not None and not entry["external_id"]:
         participant = current
     if participant is not None:
-        services.remember(request, participant)
-        return to_step(participant)
+        return services.remember(to_step(participant), participant)
     form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not form.is_valid():
             context = {"experiment": experiment, "form": form}
             return render(request, "rating/consent.html", context, status=400)
         participant = services.enroll(experiment, entry, request.headers.get("User-Agent", ""))
-        services.remember(request, participant)
-        return to_step(participant)
+        return services.remember(to_step(participant), participant)
     return render(request, "rating/consent.html", {"experiment": experiment, "form": form})
 
 
 @refusals
 @require_http_methods(["GET", "POST"])
 def audio_check(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
+    participant = services.require_participant(request, slug)
+    experiment = participant.experiment
     if request.method == "GET" and services.next_step(participant) != "rating:audio_check":
         return to_step(participant)
     form = AudioCheckForm(request.POST if request.method == "POST" else None)
@@ -103,8 +100,7 @@ def _audio_page(request, experiment, participant, form, status=200):
 @refusals
 @require_safe
 def audio_check_clip(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
+    participant = services.require_participant(request, slug)
     if participant.audio_check_passed is not None or not participant.audio_check_digits:
         raise services.Refused("There is no audio check waiting for you.", 404)
     response = HttpResponse(audiocheck.clip_wav(participant.audio_check_digits), content_type="audio/wav")
@@ -115,8 +111,8 @@ def audio_check_clip(request, slug):
 @refusals
 @require_http_methods(["GET", "POST"])
 def training(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
+    participant = services.require_participant(request, slug)
+    experiment = participant.experiment
     if request.method == "POST":
         services.finish_training(participant)
         return to_step(participant)
@@ -129,17 +125,17 @@ def training(request, slug):
 @refusals
 @require_http_methods(["GET", "POST"])
 def rate(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
     if request.method == "POST":
         form = RatingForm(request.POST)
         if form.is_valid():
-            services.submit_rating(participant, form.cleaned_data["clip"], form.cleaned_data["score"])
+            services.submit_rating(request, slug, form.cleaned_data["clip"], form.cleaned_data["score"])
             return redirect("rating:rate", slug=slug)
-        return _rate_page(request, experiment, participant, error=first_error(form), status=400)
+        participant = services.require_participant(request, slug)
+        return _rate_page(request, participant.experiment, participant, error=first_error(form), status=400)
+    participant = services.require_participant(request, slug)
     if services.next_step(participant) != "rating:rate":
         return to_step(participant)
-    return _rate_page(request, experiment, participant)
+    return _rate_page(request, participant.experiment, participant)
 
 
 def _rate_page(request, experiment, participant, error="", status=200):
@@ -163,8 +159,7 @@ def _rate_page(request, experiment, participant, error="", status=200):
 @refusals
 @require_POST
 def played(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
+    participant = services.require_participant(request, slug)
     form = ClipForm(request.POST)
     if not form.is_valid():
         raise services.Refused(first_error(form), 400)
@@ -175,8 +170,8 @@ def played(request, slug):
 @refusals
 @require_GET
 def done(request, slug):
-    experiment = services.open_experiment(slug)
-    participant = services.require_participant(request, experiment)
+    participant = services.require_participant(request, slug)
+    experiment = participant.experiment
     if not services.finish(participant):
         return to_step(participant)
     return render(request, "rating/done.html", {"experiment": experiment})

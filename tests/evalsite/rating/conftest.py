@@ -7,9 +7,11 @@ from pathlib import Path
 import imageio_ffmpeg
 import pytest
 from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from evalsite.experiments.models import Experiment, Method, Stimulus, Video
+from evalsite.rating import services
 from evalsite.rating.models import Participant
 
 
@@ -114,6 +116,20 @@ def make_study(db, media_root, clip_file):
     return make
 
 
+def cookie_token(client, slug) -> str | None:
+    """The participant token a test client's browser holds for a study (None when it holds none)."""
+    request = HttpRequest()
+    request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
+    return services.cookie_token(request, slug)
+
+
+def signed_cookie(slug, token) -> str:
+    """A cookie value that this site signed, holding `token`."""
+    response = HttpResponse()
+    services.set_participant_cookie(response, slug, token)
+    return response.cookies[services.cookie_name(slug)].value
+
+
 class Walk:
     """Takes a test client through the participant's steps, the way a browser would."""
 
@@ -128,8 +144,7 @@ class Walk:
 
     @property
     def participant(self) -> Participant:
-        token = self.client.session["rating_participants"][self.slug]
-        return Participant.objects.get(token=token)
+        return Participant.objects.get(token=cookie_token(self.client, self.slug))
 
     def consent(self, **query):
         response = self.client.post(self.url("entry", **query), {"consent": "on"})

@@ -3,6 +3,8 @@ from django.urls import reverse
 from evalsite.experiments.models import Experiment, Stimulus
 from evalsite.rating.models import Assignment, Participant
 
+from .conftest import cookie_token
+
 
 def test_it_shows_the_consent_page_and_creates_nobody_on_get(client, make_study):
     experiment = make_study()
@@ -43,7 +45,7 @@ def test_it_resumes_a_returning_crowd_worker_instead_of_creating_a_second_one(cl
     other_browser = Client()
     response = other_browser.get(reverse("rating:entry", args=[experiment.slug]) + "?PROLIFIC_PID=same")
     assert response.status_code == 302 and response["Location"].endswith("/audio-check/")
-    assert other_browser.session["rating_participants"][experiment.slug] == first.token
+    assert cookie_token(other_browser, experiment.slug) == first.token
     response = other_browser.post(
         reverse("rating:entry", args=[experiment.slug]) + "?PROLIFIC_PID=same", {"consent": "on"}
     )
@@ -98,10 +100,10 @@ def test_it_resumes_from_a_resume_link_and_refuses_a_forged_one(client, make_stu
     url = reverse("rating:entry", args=[experiment.slug])
     browser = Client()
     assert browser.get(url + "?resume=forged-token").status_code == 403
-    assert "rating_participants" not in browser.session
+    assert cookie_token(browser, experiment.slug) is None
     response = browser.get(url + f"?resume={participant.token}")
     assert response.status_code == 302
-    assert browser.session["rating_participants"][experiment.slug] == participant.token
+    assert cookie_token(browser, experiment.slug) == participant.token
 
 
 def test_it_gives_participants_consecutive_latin_square_rows(client, make_study):

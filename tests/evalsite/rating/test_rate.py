@@ -85,13 +85,20 @@ def test_it_refuses_a_submission_without_a_participant_session(client, rater):
 
 
 def test_it_refuses_a_forged_participant_token(client, rater):
+    from evalsite.rating import services
+
+    from .conftest import signed_cookie
+
     before = snapshot()
     assignment = rater.current()
-    session = client.session
-    session["rating_participants"] = {rater.slug: "forged-" + rater.participant.token[7:]}
-    session.save()
-    response = rater.rate(assignment, 3, play=False)
-    assert response.status_code == 403 and b"unknown participant token" in response.content
+    name = services.cookie_name(rater.slug)
+    real = client.cookies[name].value
+    forged_signature = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
+    unknown_token = signed_cookie(rater.slug, "made-up-token")
+    for value in (forged_signature, unknown_token, ""):
+        client.cookies[name] = value
+        response = rater.rate(assignment, 3, play=False)
+        assert response.status_code == 403 and b"missing or unknown participant token" in response.content
     assert snapshot() == before
 
 
@@ -172,18 +179,20 @@ def test_it_stores_exactly_one_of_many_simultaneous_submissions(transactional_db
     import threading
 
     from django.db import connection
+    from django.http import HttpRequest
 
     from evalsite.rating import services
 
-    participant = rater.participant
     token = rater.current().stimulus.token
+    request = HttpRequest()
+    request.COOKIES = {key: morsel.value for key, morsel in rater.client.cookies.items()}
     barrier = threading.Barrier(8)
     outcomes = []
 
     def submit(score):
         try:
             barrier.wait()
-            services.submit_rating(participant, token, score)
+            services.submit_rating(request, rater.slug, token, score)
             outcomes.append("stored")
         except services.Refused as refused:
             outcomes.append(refused.status)
@@ -219,3 +228,27 @@ def test_it_sends_the_participant_back_to_the_crowd_platform(client, make_study,
     html = client.get(w.url("done")).content.decode()
     assert 'http-equiv="refresh" content="5;url=https://app.prolific.com/submissions/complete?cc=XYZ"' in html
     assert 'href="https://app.prolific.com/submissions/complete?cc=XYZ"' in html
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_it_stores_the_same_rating_through_either_write_path(client, rater, fast):
+    # On PostgreSQL `fast` is one SQL statement; the ORM path serves other databases and refusals.
+    from django.http import HttpRequest
+
+    from evalsite.rating import services
+
+    request = HttpRequest()
+    request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
+    first = rater.current()
+    client.get(rater.url("rate"))  # shown
+    rater.played(first)
+    services.submit_rating(request, rater.slug, first.stimulus.token, 4, fast=fast)
+    rating = Rating.objects.get()
+    assert (rating.assignment_id, rating.score, rating.played_to_end) == (first.pk, 4, True)
+    assert 0 <= rating.time_on_page_ms < 60_000
+    third = rater.participant.assignments.get(position=2)
+    with pytest.raises(services.Refused, match="in the order"):
+        services.submit_rating(request, rater.slug, third.stimulus.token, 4, fast=fast)
+    with pytest.raises(services.Refused, match="already rated"):
+        services.submit_rating(request, rater.slug, first.stimulus.token, 1, fast=fast)
+    assert Rating.objects.count() == 1

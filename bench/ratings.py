@@ -1,0 +1,317 @@
+"""Rating submissions per second through gunicorn and PostgreSQL, against a trivial view.
+
+    .venv/bin/python bench/ratings.py [--clients 64] [--ratings 40] [--rounds 3] [--workers NCPU]
+        [--threads 16] [--server postgres://root@127.0.0.1:5432/postgres]
+
+Creates a scratch database (`bench_ratings`, dropped afterwards), an open study with one
+participant per client, and starts `gunicorn evalsite.wsgi` on a free loopback port. Then
+`--clients` threads, each with its own keep-alive connection, session cookie and CSRF token:
+
+  1. trivial  GET /ping/ (no database), `--ratings` requests per client: the reference;
+  2. ratings  POST /s/<slug>/rate/, `--ratings` per client, each client rating its own clips in
+              order through the real view (signed participant cookie, CSRF, form, every rule
+              checked, the rating committed before the answer);
+     1 and 2 alternate for `--rounds` rounds; each reports its median round;
+  3. replays  each client posts 3 of its accepted ratings again: all must be refused (409).
+
+Prints requests/s and p50/p99 latency of each phase, the ratio ratings/trivial (goal >= 40%),
+and checks that every accepted rating is stored exactly once with its score and nothing else is.
+Exit status 1 when that check fails.
+"""
+
+import argparse
+import http.client
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "bench"
+DB_NAME = "bench_ratings"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--ratings", type=int, default=40, help="Submissions per client.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds of each phase.")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes.")
+    parser.add_argument("--threads", type=int, default=16, help="Threads per gunicorn worker (gthread).")
+    parser.add_argument("--server", default="postgres://root@127.0.0.1:5432/postgres",
+                        help="A PostgreSQL URL whose user may create databases.")
+    parser.add_argument("--timeout", type=float, default=30.0, help="Seconds per HTTP request.")
+    return parser.parse_args()
+
+
+def scratch_database(server_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return urlparse(server_url)._replace(path=f"/{DB_NAME}").geturl()
+
+
+def drop_database(server_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def server_env(database_url: str) -> dict:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "evalsite.settings",
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "ERROR",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def setup_study(clients: int, ratings: int) -> list[dict]:
+    """An open study, one enrolled participant per client with a session; returns the clients."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from evalsite.experiments.models import Experiment, Method, Stimulus, Video
+    from evalsite.rating import services
+    from evalsite.rating.models import Participant
+
+    experiment = Experiment.objects.create(title="Bench", slug=SLUG, status=Experiment.Status.OPEN,
+                                           gold_clips=0, trap_clips=0, participants_wanted=clients)
+    methods = [Method.objects.create(experiment=experiment, kind=k, label=k, order=i)
+               for i, k in enumerate(["random", "original"])]
+    videos = [Video.objects.create(name=f"v{i}", file=f"videos/v{i}.mp4") for i in range((ratings + 1) // 2)]
+    Stimulus.objects.bulk_create(
+        Stimulus(experiment=experiment, video=v, method=m, status=Stimulus.Status.DONE, file="stimuli/x.mp4")
+        for v in videos for m in methods
+    )
+    result = []
+    for _ in range(clients):
+        participant = services.enroll(experiment, services.entry_params({}))
+        # The audio check and instructions are not what is measured: mark them done.
+        Participant.objects.filter(pk=participant.pk).update(audio_check_passed=True,
+                                                            training_done_at=timezone.now())
+        cookie = services.cookie_name(SLUG)
+        response = services.set_participant_cookie(HttpResponse(), SLUG, participant.token)
+        signed = response.cookies[cookie].value
+        clips = [str(t) for t in participant.assignments.order_by("position")
+                 .values_list("stimulus__token", flat=True)[:ratings]]
+        result.append({"participant": participant.pk, "cookie": f"{cookie}={signed}",
+                       "csrf": secrets.token_hex(16), "clips": clips})
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "evalsite.wsgi", "--bind", f"127.0.0.1:{port}",
+           "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+           "--keep-alive", "30", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/ping/")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise TimeoutError("gunicorn did not answer /ping/ within 60 s")
+
+
+class Client:
+    def __init__(self, port: int, spec: dict, timeout: float):
+        self.port, self.spec, self.timeout = port, spec, timeout
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.headers = {"Cookie": f"{spec['cookie']}; csrftoken={spec['csrf']}",
+                        "X-CSRFToken": spec["csrf"], "Content-Type": "application/x-www-form-urlencoded"}
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, float]:
+        start = time.perf_counter()
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=self.headers)
+                response = self.conn.getresponse()
+                response.read()
+                return response.status, time.perf_counter() - start
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # The server closed an idle keep-alive connection: reconnect once. A POST whose
+                # answer was lost may have been stored; the check at the end counts such cases.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                if attempt == 2 or method == "POST":
+                    return 0, time.perf_counter() - start
+        return 0, time.perf_counter() - start
+
+
+def score_of(client_index: int, clip_index: int) -> int:
+    return 1 + (client_index * 7 + clip_index * 3) % 5
+
+
+def run_phase(port, specs, timeout, work):
+    """Runs work(client, index, record) in one thread per client, all released together."""
+    records = [[] for _ in specs]
+    barrier = threading.Barrier(len(specs) + 1)
+
+    def body(index):
+        client = Client(port, specs[index], timeout)
+        barrier.wait()
+        work(client, index, records[index].append)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(len(specs))]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, [r for rs in records for r in rs]
+
+
+def summary(name, rounds, ok_status):
+    """rounds: [(seconds, [(status, latency)])]; the rate is that of the median round."""
+    records = [r for _, rs in rounds for r in rs]
+    latencies = sorted(latency for _, latency in records)
+    ok = sum(1 for status, _ in records if status in ok_status)
+    rates = [sum(1 for status, _ in rs if status in ok_status) / seconds for seconds, rs in rounds]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return {"name": name, "requests": len(records), "ok": ok, "seconds": sum(s for s, _ in rounds),
+            "rate": statistics.median(rates), "p50": statistics.median(latencies) * 1e3, "p99": p99 * 1e3}
+
+
+def verify(specs, accepted) -> list[str]:
+    from evalsite.rating.models import Rating
+
+    problems = []
+    stored = {}
+    for participant, token, score in Rating.objects.values_list(
+        "assignment__participant_id", "assignment__stimulus__token", "score"
+    ):
+        key = (participant, str(token))
+        if key in stored:
+            problems.append(f"rating stored twice: {key}")
+        stored[key] = score
+    for key, score in accepted.items():
+        if stored.get(key) != score:
+            problems.append(f"accepted rating {key} score {score} stored as {stored.get(key)}")
+    extra = set(stored) - set(accepted)
+    if extra:
+        problems.append(f"{len(extra)} stored ratings were never acknowledged: {sorted(extra)[:3]}")
+    return problems
+
+
+def main():
+    args = parse_args()
+    database_url = scratch_database(args.server)
+    env = server_env(database_url)
+    os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY",
+                                           "CELERY_BROKER_URL", "LOG_LEVEL")})
+    sys.path.insert(0, str(ROOT))
+    try:
+        return measure(args, env)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(args.server)
+
+
+def measure(args, env) -> int:
+    proc = None
+    try:
+        specs = setup_study(args.clients, args.ratings * args.rounds)
+        port = free_port()
+        proc = start_gunicorn(env, port, args.workers, args.threads)
+        rate_path = f"/s/{SLUG}/rate/"
+        accepted = {}
+
+        def trivial(client, index, record):
+            for _ in range(args.ratings):
+                record(client.request("GET", "/ping/"))
+
+        def ratings_of_round(round_):
+            def ratings(client, index, record):
+                first = round_ * args.ratings
+                for n, clip in enumerate(client.spec["clips"][first : first + args.ratings], start=first):
+                    rate(client, index, n, clip, record)
+
+            return ratings
+
+        def rate(client, index, n, clip, record):
+            score = score_of(index, n)
+            status, latency = client.request("POST", rate_path, urlencode({"clip": clip, "score": score}))
+            if status == 302:
+                accepted[(client.spec["participant"], clip)] = score
+            record((status, latency))
+
+        def replays(client, index, record):
+            for clip in client.spec["clips"][:3]:
+                record(client.request("POST", rate_path, urlencode({"clip": clip, "score": 5})))
+
+        # Rounds alternate, so that a burst of load from elsewhere on the machine hits both alike;
+        # each phase reports its median round.
+        rounds = {"trivial": [], "ratings": []}
+        for round_ in range(args.rounds):
+            rounds["trivial"].append(run_phase(port, specs, args.timeout, trivial))
+            rounds["ratings"].append(run_phase(port, specs, args.timeout, ratings_of_round(round_)))
+        rows = [summary("trivial GET /ping/", rounds["trivial"], {200}),
+                summary("rating POST", rounds["ratings"], {302})]
+        seconds, replayed = run_phase(port, specs, args.timeout, replays)
+        rows.append(summary("replayed rating POST", [(seconds, replayed)], {409}))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+    print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
+          f"PostgreSQL, {os.cpu_count()} CPUs\n")
+    print(f"| {'phase':<22} | {'requests':>8} | {'ok':>6} | {'seconds':>7} | {'ok/s':>7} | "
+          f"{'p50 ms':>7} | {'p99 ms':>7} |")
+    print(f"|{'-' * 24}|{'-' * 10}:|{'-' * 7}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|")
+    for r in rows:
+        print(f"| {r['name']:<22} | {r['requests']:>8} | {r['ok']:>6} | {r['seconds']:>7.2f} | "
+              f"{r['rate']:>7.1f} | {r['p50']:>7.1f} | {r['p99']:>7.1f} |")
+    ratio = rows[1]["rate"] / rows[0]["rate"]
+    print(f"\nratings/s vs trivial view: {ratio:.0%} (goal >= 40%: {'met' if ratio >= 0.4 else 'NOT met'})")
+    problems = verify(specs, accepted)
+    if rows[2]["ok"] != rows[2]["requests"]:
+        problems.append(f"{rows[2]['requests'] - rows[2]['ok']} replayed ratings were not refused with 409")
+    if problems:
+        print("\nCHECK FAILED:\n  " + "\n  ".join(problems[:20]))
+        return 1
+    print(f"check: {len(accepted)} accepted ratings, each stored exactly once with its score; "
+          f"{rows[2]['ok']} replays refused; no other rating stored")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

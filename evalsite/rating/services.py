@@ -220,7 +220,8 @@ def require_step(participant: Participant, step: str) -> None:
 
 
 def training_stimuli(experiment):
-    return Stimulus.objects.ready().filter(experiment=experiment, role=Stimulus.Role.TRAINING).order_by("pk")
+    ready = Stimulus.objects.ready().filter(experiment=experiment, role=Stimulus.Role.TRAINING)
+    return ready.order_by("pk")[: experiment.training_clips]
 
 
 def finish_training(participant: Participant) -> None:

@@ -147,6 +147,7 @@ def _rate_page(request, experiment, participant, error="", status=200):
         "experiment": experiment,
         "assignment": assignment,
         "clip_url": reverse("rating:clip", args=[assignment.stimulus.token]),
+        "resume_url": reverse("rating:entry", args=[experiment.slug]) + f"?resume={participant.token}",
         "number": done + 1,
         "total": total,
         "done": done,

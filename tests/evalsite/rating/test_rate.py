@@ -61,8 +61,10 @@ def test_it_resumes_at_the_first_unrated_clip_after_a_reload(client, rater):
         rater.rate(rater.current(), score)
     third = rater.current()
     assert third.position == 2
-    fresh = Client()  # lost connection, new browser: the resume link brings the participant back
-    fresh.get(rater.url("entry", resume=rater.participant.token))
+    fresh = Client()  # lost connection, new browser: the resume link on the page brings them back
+    resume = rater.url("entry", resume=rater.participant.token)
+    assert resume in client.get(rater.url("rate")).content.decode()
+    fresh.get(resume)
     html = fresh.get(rater.url("rate")).content.decode()
     assert "Clip 3 of 6" in html and str(third.stimulus.token) in html
 

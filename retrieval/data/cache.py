@@ -119,10 +119,11 @@ def _remove_stale(base: Path, split: str, keep: Path | None) -> None:
 
 
 def _open(folder: Path, rows: list[ManifestRow]) -> SplitData:
+    # copy-on-write maps: callers may write (torch wants writable arrays), the cache stays intact
     return SplitData(
         rows=rows,
-        frames=np.load(folder / "frames.npy", mmap_mode="r"),
-        spectrograms=np.load(folder / "spectrograms.npy", mmap_mode="r"),
+        frames=np.load(folder / "frames.npy", mmap_mode="c"),
+        spectrograms=np.load(folder / "spectrograms.npy", mmap_mode="c"),
         has_se=np.load(folder / "has_se.npy"),
         path=folder,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import av
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from .models import Sound, SoundLibrary, Video
 
@@ -151,6 +151,9 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
                 **video_fields(info),
             )
             _store(video, path, handle)
+    except IntegrityError:
+        # Another import stored the same content between our check and our insert.
+        return _known_video(path, Video.objects.get(sha256=digest), effect_onset)
     except (MediaCheckError, OSError) as exc:
         return Outcome(str(path), "video", "failed", _reason(exc, path))
     return Outcome(str(path), "video", "imported", "", video)
@@ -187,6 +190,11 @@ def import_sound(
                 **sound_fields(info),
             )
             _store(sound, path, handle)
+    except IntegrityError as exc:
+        existing = library.sounds.filter(sha256=digest).first()
+        if existing is None:  # a name taken meanwhile: report it, the next run picks a free one
+            return Outcome(str(path), "sound", "failed", f"{path}: {exc}")
+        return Outcome(str(path), "sound", "exists", f"already in the library as {existing.name!r}", existing)
     except (MediaCheckError, OSError) as exc:
         return Outcome(str(path), "sound", "failed", _reason(exc, path))
     return Outcome(str(path), "sound", "imported", "", sound)

@@ -43,6 +43,10 @@ class Video(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Imports are idempotent by content, even when two run at once.
+            models.UniqueConstraint(fields=["sha256"], condition=~Q(sha256=""), name="unique_video_content")
+        ]
 
     def __str__(self):
         return self.name
@@ -79,7 +83,10 @@ class Sound(models.Model):
     class Meta:
         ordering = ["library", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["library", "name"], name="unique_sound_name_per_library")
+            models.UniqueConstraint(fields=["library", "name"], name="unique_sound_name_per_library"),
+            models.UniqueConstraint(
+                fields=["library", "sha256"], condition=~Q(sha256=""), name="unique_sound_content_per_library"
+            ),
         ]
 
     def __str__(self):

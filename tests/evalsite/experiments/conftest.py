@@ -64,7 +64,7 @@ def make_experiment(media_dir):
             )
         for i in range(videos):
             video = Video.objects.create(
-                name=f"clip{i}", file=_file(media_dir / "alpha.mp4"), sha256=f"{i:064d}"
+                name=f"clip{i}", file=_file(media_dir / "alpha.mp4"), sha256=f"{slug}{i}".ljust(64, "0")
             )
             experiment.videos.add(video)
             for method in experiment.methods.all():

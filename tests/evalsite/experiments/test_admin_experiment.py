@@ -181,3 +181,26 @@ def test_it_refuses_researcher_pages_to_an_outsider(client, outsider, make_exper
     for response in (client.get(url), client.post(url)):
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert Experiment.objects.get().status == "draft"
+
+
+def test_it_opens_what_it_can_from_the_list_and_says_why_not_for_the_rest(staff, make_experiment):
+    ready = make_experiment(slug="ready")
+    unbuilt = make_experiment(slug="unbuilt", built=False)
+    response = staff.post(
+        "/admin/experiments/experiment/",
+        {"action": "open_action", "_selected_action": [ready.pk, unbuilt.pk]},
+        follow=True,
+    )
+    assert sorted(messages_of(response)) == [
+        "'Study ready' is open.",
+        "Refused: 8 of 8 stimuli of 'Study unbuilt' are not built",
+    ]
+    assert dict(Experiment.objects.values_list("slug", "status")) == {"ready": "open", "unbuilt": "draft"}
+
+
+def test_it_answers_404_for_an_unbuilt_stimulus_or_an_unknown_experiment(staff, make_experiment):
+    experiment = make_experiment(built=False)
+    token = experiment.stimuli.first().token
+    assert staff.get(reverse("experiments:stimulus_media", args=[token])).status_code == 404
+    assert staff.get(reverse("experiments:progress", args=[999])).status_code == 404
+    assert staff.post(reverse("admin:experiments_experiment_open", args=[999])).status_code == 404

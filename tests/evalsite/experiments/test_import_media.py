@@ -145,3 +145,18 @@ def test_it_completes_the_onset_of_a_clip_imported_earlier_from_a_folder(tmp_pat
     out = run("--library", "tvse", "--dataset", str(root))[0]
     assert "already imported as 'alpha'; effect onset set to 1.5 s" in out
     assert Video.objects.get().effect_onset == 1.5
+
+
+def test_it_lets_the_database_refuse_the_same_content_twice(media_dir):
+    from django.db import IntegrityError, transaction
+
+    imported = media.import_video(media_dir / "alpha.mp4").obj
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Video.objects.create(name="copy", file="videos/x.mp4", sha256=imported.sha256)
+    library = SoundLibrary.objects.create(name="lib")
+    sound = media.import_sound(media_dir / "bang.wav", library).obj
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Sound.objects.create(library=library, name="copy", file="sounds/x.wav", sha256=sound.sha256)
+    # Rows without a checksum (made by hand) do not collide.
+    Video.objects.create(name="a", file="videos/a.mp4")
+    Video.objects.create(name="b", file="videos/b.mp4")

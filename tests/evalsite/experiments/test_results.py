@@ -117,7 +117,7 @@ def test_it_exports_a_manifest_that_reproduces_the_study(staff, rated):
     assert manifest["experiment"]["seed"] == 11 and manifest["experiment"]["slug"] == "study"
     assert manifest["methods"][0]["trained_model"]["checkpoint_sha256"] == "ab" * 32
     assert manifest["methods"][1] == {"label": "random", "kind": "random", "order": 1}
-    assert [v["sha256"] for v in manifest["videos"]] == [f"{i:064d}" for i in range(3)]
+    assert [v["sha256"] for v in manifest["videos"]] == [f"study{i}".ljust(64, "0") for i in range(3)]
     assert len(manifest["stimuli"]) == rated.stimuli.count() == 8
     tokens = {s["token"] for s in manifest["stimuli"]}
     assert len(manifest["assignments"]) == 6

@@ -126,7 +126,8 @@ def mos_chart_svg(summaries: Sequence[Summary], comparisons: Sequence[Comparison
             color="#9fb8d6",
             edgecolor="#2b4c7e",
         )
-        ax.set_xticks(range(len(shown)), [s.label for s in shown])
+        # A "$" in a label would start matplotlib mathtext.
+        ax.set_xticks(range(len(shown)), [s.label.replace("$", r"\$") for s in shown])
         ax.set_ylabel("MOS (95% CI)")
         top = max((s.ci_high or s.mos for s in shown), default=1.0)
         brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]

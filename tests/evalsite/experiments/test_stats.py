@@ -88,3 +88,9 @@ def test_it_draws_bars_whiskers_and_a_bracket_per_significant_pair():
     assert sorted(stars) == sorted(c.stars for c in significant)
     assert all(label in svg for label in groups)
     assert math.isfinite(summaries[0].ci95)
+
+
+def test_it_draws_labels_with_markup_characters_literally():
+    groups = {"$x$ <b>": [4, 5, 4], "a & b": [1, 2, 1]}
+    svg = stats.mos_chart_svg([stats.summarize(k, v) for k, v in groups.items()], stats.compare_all(groups))
+    assert "<b>" not in svg and "$x$ &lt;b&gt;" in svg and "a &amp; b" in svg

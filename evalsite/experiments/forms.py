@@ -129,6 +129,13 @@ class ExperimentForm(forms.ModelForm):
             self.add_error("clips_per_participant", "Only the balanced design takes a number of clips.")
         if cleaned.get("clips_per_participant") == 0:
             self.add_error("clips_per_participant", "Must be at least 1, or empty for one clip per video.")
+        clips, videos = cleaned.get("clips_per_participant"), cleaned.get("videos")
+        if clips and videos is not None and cleaned.get("design") == Experiment.Design.BALANCED:
+            if clips > len(videos):
+                self.add_error(
+                    "clips_per_participant",
+                    f"{clips} clips but only {len(videos)} videos: balanced shows each video once.",
+                )
         if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
             changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
             changed -= {name for name in self.changed_data if name.startswith("screen_")}

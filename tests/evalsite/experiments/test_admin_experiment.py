@@ -68,6 +68,7 @@ def test_it_creates_an_experiment_with_its_methods(staff):
         ([("random", "MODEL", "rnd")], {}, "A 'random' method takes no trained model; leave it empty."),
         ([], {"clips_per_participant": 3}, "Only the balanced design takes a number of clips."),
         ([], {"design": "balanced", "clips_per_participant": 0}, "Must be at least 1"),
+        ([], {"design": "balanced", "clips_per_participant": 2}, "2 clips but only 0 videos"),
         ([], {"redirect_url": "not a url"}, "Enter a valid URL."),
         ([], {"gold_clips": -1}, "Ensure this value is greater than or equal to 0."),
         ([], {"slug": "has spaces"}, "Enter a valid “slug”"),

@@ -50,7 +50,9 @@ def embed_library(self, method_id: int) -> int:
     """Embeds the experiment's sound library with the method's model (or finds it cached)."""
     from workers import retrieve as gpu
 
-    method = Method.objects.select_related("trained_model", "experiment__sound_library").get(pk=method_id)
+    method = find_method(method_id)
+    if method is None:
+        return 0
     if not gpu.pending(method).exists():
         return 0
     try:
@@ -68,7 +70,9 @@ def retrieve(self, method_id: int) -> int:
     """Embeds the method's pending videos, stores their top-1 sounds, and queues their muxing."""
     from workers import retrieve as gpu
 
-    method = Method.objects.select_related("trained_model", "experiment__sound_library").get(pk=method_id)
+    method = find_method(method_id)
+    if method is None:
+        return 0
     try:
         ready = gpu.retrieve(method)
     except stimuli.TRANSIENT:
@@ -85,3 +89,11 @@ def retrieve(self, method_id: int) -> int:
 @shared_task(base=StimulusTask, bind=True, name="workers.media.mux_stimulus")
 def mux_stimulus(self, stimulus_id: int) -> str:
     return stimuli.build_stimulus(stimulus_id, reclaim=self.reclaim())
+
+
+def find_method(method_id: int) -> Method | None:
+    related = Method.objects.select_related("trained_model", "experiment__sound_library")
+    method = related.filter(pk=method_id).first()
+    if method is None:  # deleted (with its experiment) after the build was queued: nothing to do
+        log.warning("method %s no longer exists; skipping", method_id)
+    return method

@@ -85,16 +85,26 @@ def test_a_build_survives_a_worker_killed_mid_build(start_worker, media_root):
     env = {**worker_settings(media_root), "CELERY_VISIBILITY_TIMEOUT": "3"}
     first = start_worker("default,gpu,media", env=env)
     enqueue_build(exp.pk)
-    wait_for(exp, lambda p: sum(c["done"] for c in p.values()) >= 2, poll=0.02)
+    # Kill while a clip is being made: its row stays "running" and its message unacknowledged.
+    wait_for(exp, lambda p: sum(c["done"] for c in p.values()) >= 2 and stranded_running(exp), poll=0.01)
     first.kill()  # SIGKILL to the whole worker, pool children and ffmpeg included
-    stranded = build_progress(exp)
-    assert not finished(stranded)
+    stranded = list(exp.stimuli.filter(status="running").values_list("pk", flat=True))
+    assert stranded
+    # Past the visibility timeout before the new worker's first sweep for abandoned messages
+    # (kombu scans at start, then only every ~100 s).
+    time.sleep(4)
     start_worker("default,gpu,media", env=env)
     progress = wait_for(exp, finished, timeout=120)
     assert sum(c["done"] for c in progress.values()) == 11, [s.error for s in exp.stimuli.all()]
     check_files(exp, media_root)
     assert Stimulus.objects.filter(experiment=exp).count() == 11
+    # The stranded clip was taken over by the new worker (its redelivered message), once.
+    assert set(exp.stimuli.filter(pk__in=stranded).values_list("attempts", flat=True)) == {2}
     assert max(exp.stimuli.values_list("attempts", flat=True)) <= 2
+
+
+def stranded_running(exp):
+    return exp.stimuli.filter(status="running").exists()
 
 
 def test_the_web_side_never_imports_torch():

@@ -156,13 +156,13 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     os.chmod(tmp, 0o755)  # mkdtemp makes it private
     report = SegmentReport(out=out)
     try:
-        rows = []
+        rows, prefixes = [], _prefixes(recordings)
         for rel, path in tqdm(recordings.items(), desc="segmenting", unit="recording", disable=not progress):
             try:
                 if rel in errors:
                     raise DatasetError(errors[rel])
                 rows += cut_recording(path, intervals.get(rel, []), tmp, sources[rel], splits[sources[rel]],
-                                      clip_seconds, hop, sample_rate, min_overlap, _slug(rel))
+                                      clip_seconds, hop, sample_rate, min_overlap, prefixes[rel])
                 report.recordings += 1
             except DatasetError as e:
                 if not skip_bad:
@@ -199,7 +199,16 @@ def assign_splits(sources: list[str], valid: int = 1, test: int = 1) -> dict[str
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", Path(text).with_suffix("").as_posix()).strip("-") or "rec"
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-") or "rec"
+
+
+def _prefixes(recordings: dict[str, Path]) -> dict[str, str]:
+    """Clip-id prefix per recording: its path without extension, or with it where two would clash."""
+    short = {rel: _slug(Path(rel).with_suffix("").as_posix()) for rel in recordings}
+    counts = {}
+    for p in short.values():
+        counts[p] = counts.get(p, 0) + 1
+    return {rel: p if counts[p] == 1 else _slug(rel) for rel, p in short.items()}
 
 
 def label(window_start: float, window_end: float, intervals: list[Interval], min_overlap: float):

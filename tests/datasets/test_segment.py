@@ -180,3 +180,12 @@ def test_it_runs_as_a_management_command(small):
     with pytest.raises(CommandError, match=r"ann.csv, row 2: interval 9.0-10.0 s lies outside"):
         call_command("segment", "--recordings", str(small), "--annotations", str(small.parent / "ann.csv"),
                      "--out", str(small.parent / "out2"), "--no-progress")
+
+
+def test_it_keeps_recordings_with_the_same_name_apart(small):
+    make_recording(small / "day1" / "rec.mkv", 7.0, size=(64, 36))
+    run(small, "rec.mkv,1,2,boom\n")
+    rows = read_manifest(small.parent / "out")
+    assert [r.clip_id for r in rows] == ["day1-rec-mkv-00000", "day1-rec-mp4-00000", "day2-rec-00000",
+                                         "day3-rec-00000"]
+    assert [r.has_se for r in rows] == [True, False, False, False]

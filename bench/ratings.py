@@ -27,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -132,11 +133,13 @@ def start_gunicorn(env: dict, port: int, workers: int, threads: int) -> subproce
     cmd = [sys.executable, "-m", "gunicorn", "evalsite.wsgi", "--bind", f"127.0.0.1:{port}",
            "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
            "--keep-alive", "30", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # The server's log (one warning per refused replay) goes to a file, not into the table.
+    log = open(Path(tempfile.gettempdir()) / f"bench-ratings-gunicorn-{port}.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}")
+            raise RuntimeError(f"gunicorn exited with status {proc.returncode}, see {log.name}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/ping/")

@@ -48,7 +48,6 @@ class MethodInline(admin.TabularInline):
     model = Method
     form = MethodForm
     extra = 0
-    autocomplete_fields = []
 
     def _editable(self, obj):
         # Methods define the stimuli: they change only while the experiment is a draft.

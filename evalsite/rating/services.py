@@ -131,6 +131,11 @@ def entry_params(query) -> dict:
     return {"platform": "direct", "external_id": "", "study_id": "", "session_id": "", "params": params}
 
 
+def is_mturk_preview(query) -> bool:
+    # MTurk shows the task before a worker accepts it, with this placeholder and no workerId.
+    return query.get("assignmentId") == "ASSIGNMENT_ID_NOT_AVAILABLE"
+
+
 def returning_participant(experiment, entry: dict) -> Participant | None:
     if not entry.get("external_id"):
         return None

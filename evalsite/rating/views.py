@@ -56,14 +56,18 @@ def entry(request, slug):
         participant = current
     if participant is not None:
         return services.remember(to_step(participant), participant)
+    preview = services.is_mturk_preview(request.GET)
     form = ConsentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and preview:
+        raise services.Refused("This is a preview: accept the HIT on Mechanical Turk to start.", 409)
     if request.method == "POST":
         if not form.is_valid():
             context = {"experiment": experiment, "form": form}
             return render(request, "rating/consent.html", context, status=400)
         participant = services.enroll(experiment, entry, request.headers.get("User-Agent", ""))
         return services.remember(to_step(participant), participant)
-    return render(request, "rating/consent.html", {"experiment": experiment, "form": form})
+    context = {"experiment": experiment, "form": form, "preview": preview}
+    return render(request, "rating/consent.html", context)
 
 
 @refusals

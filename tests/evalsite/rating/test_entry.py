@@ -117,3 +117,15 @@ def test_it_gives_participants_consecutive_latin_square_rows(client, make_study)
         for p in Participant.objects.order_by("sequence")
     ]
     assert rows == [[("video 0", 0), ("video 1", 1)], [("video 0", 1), ("video 1", 0)]]
+
+
+def test_it_shows_an_mturk_preview_without_enrolling_anyone(client, make_study):
+    experiment = make_study()
+    preview = "?assignmentId=ASSIGNMENT_ID_NOT_AVAILABLE&hitId=H1"
+    url = reverse("rating:entry", args=[experiment.slug]) + preview
+    page = client.get(url)
+    assert page.status_code == 200 and b'id="preview-notice"' in page.content
+    assert b'name="consent"' not in page.content
+    response = client.post(url, {"consent": "on"})
+    assert response.status_code == 409 and b"accept the HIT" in response.content
+    assert not Participant.objects.exists()

@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 
 from evalsite.experiments.models import Experiment, Stimulus
@@ -129,3 +130,32 @@ def test_it_shows_an_mturk_preview_without_enrolling_anyone(client, make_study):
     response = client.post(url, {"consent": "on"})
     assert response.status_code == 409 and b"accept the HIT" in response.content
     assert not Participant.objects.exists()
+
+
+@pytest.mark.postgres
+def test_it_enrolls_a_crowd_worker_once_when_tabs_consent_at_the_same_moment(transactional_db, make_study):
+    import threading
+
+    from django.db import connection
+
+    from evalsite.rating import services
+
+    experiment = make_study()
+    entry = services.entry_params({"PROLIFIC_PID": "twice"})
+    barrier = threading.Barrier(6)
+    tokens = []
+
+    def consent():
+        try:
+            barrier.wait()
+            tokens.append(services.enroll(experiment, entry).token)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consent) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(tokens) == 6 and len(set(tokens)) == 1
+    assert Participant.objects.count() == 1 and Assignment.objects.count() == 6

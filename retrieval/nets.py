@@ -63,6 +63,14 @@ def build_trunk(config: ModelConfig, weights: str | Path | None, seed: int) -> l
     return layers[: 1 + config.trunk_layers]
 
 
+def embedding_norm(config: ModelConfig) -> nn.Module:
+    if config.embed_norm == "batchnorm":
+        return nn.BatchNorm1d(config.embed_dim, affine=False)
+    if config.embed_norm == "none":
+        return nn.Identity()
+    raise ValueError(f"embed_norm must be 'batchnorm' or 'none', got {config.embed_norm!r}")
+
+
 class VideoEncoder(nn.Module):
     def __init__(self, config: ModelConfig, weights: str | Path | None = None, seed: int = 0):
         super().__init__()
@@ -74,6 +82,7 @@ class VideoEncoder(nn.Module):
         self.trainable = nn.Sequential(*layers[n_frozen:])
         self.hidden = nn.Linear(TRUNK_CHANNELS[config.trunk_layers], config.video_hidden)
         self.proj = nn.Linear(config.video_hidden, config.embed_dim)
+        self.norm = embedding_norm(config)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -88,7 +97,7 @@ class VideoEncoder(nn.Module):
     def head(self, features: torch.Tensor) -> torch.Tensor:
         y = self.trainable(features.float())  # [B, C, T', H', W']
         y = torch.relu(self.hidden(y.permute(0, 2, 3, 4, 1)))
-        return self.proj(y.mean(dim=(1, 2, 3)))
+        return self.norm(self.proj(y.mean(dim=(1, 2, 3))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -106,7 +115,9 @@ class AudioEncoder(nn.Module):
         super().__init__()
         # Log magnitudes sit far from zero mean; a BatchNorm on the input rescales them.
         self.input_norm = nn.BatchNorm2d(1)
-        blocks, channels, freq = [], 1, freq_bins
+        pool = config.audio_input_pool
+        self.input_pool = nn.AvgPool2d(pool) if pool > 1 else nn.Identity()
+        blocks, channels, freq = [], 1, freq_bins // pool
         for _ in range(config.audio_blocks):
             blocks += [
                 nn.Conv2d(channels, config.audio_channels, 3, stride=1, padding=2),
@@ -118,12 +129,13 @@ class AudioEncoder(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.hidden = nn.Linear(channels * freq, config.audio_hidden)
         self.proj = nn.Linear(config.audio_hidden, config.embed_dim)
+        self.norm = embedding_norm(config)
 
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         """Log-STFT [B, F, T] -> embedding [B, D]."""
-        x = self.blocks(self.input_norm(spec.unsqueeze(1)))  # [B, C, F', T']
+        x = self.blocks(self.input_norm(self.input_pool(spec.unsqueeze(1))))  # [B, C, F', T']
         x = x.permute(0, 3, 1, 2).flatten(2)  # [B, T', C * F']
-        return self.proj(torch.relu(self.hidden(x)).mean(dim=1))
+        return self.norm(self.proj(torch.relu(self.hidden(x)).amax(dim=1)))
 
 
 class AwarenessHead(nn.Module):

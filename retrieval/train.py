@@ -1,0 +1,390 @@
+"""Training of the three variants (DESIGN §3): a setup, `train_one_epoch` returning a dict of metrics,
+one JSON line per epoch, a checkpoint after each epoch, and resumption from it.
+
+Training runs on in-memory splits (`TrainSplit`): spectrograms and either frozen-trunk features
+(cached once per dataset, preset and trunk) or raw frames when the trunk has trainable layers.
+"""
+
+import argparse
+import copy
+import json
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import VARIANTS, TrainConfig, default_config
+from .features import normalize_frames
+from .inference import build_net, checkpoint_state, resolve_device
+from .losses import CrossModalLoss, margin_at
+from .metrics import detection_accuracy, gt_ranks, retrieval_scores
+from .presets import PRESETS, Preset, get_preset
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (a non-finite loss, a checkpoint of another run, too little data)."""
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """Training flags, shared by `manage.py train` and any plain script."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data", required=True, type=Path, help="dataset directory (manifest.csv)")
+    parser.add_argument("--variant", required=True, choices=VARIANTS)
+    parser.add_argument("--out", required=True, type=Path, help="checkpoint file to write (and resume)")
+    parser.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+    parser.add_argument("--epochs", type=int, help="joint-training epochs (preset default)")
+    parser.add_argument("--pretrain-epochs", type=int, help="audio pre-training epochs for proposed")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--video-weights", type=Path, help="torchvision r3d_18 state dict (Kinetics-400)")
+    parser.add_argument("--negative", choices=("random", "hardest"), help="semi-hard negative choice")
+    parser.add_argument("--reduction", choices=("sum", "mean"), help="triplet losses over anchors")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--no-resume", action="store_true", help="start over even if --out exists")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def config_from_args(args) -> TrainConfig:
+    return default_config(
+        args.variant,
+        args.preset,
+        epochs=args.epochs,
+        pretrain_epochs=args.pretrain_epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        negative=args.negative,
+        reduction=args.reduction,
+        video_weights=str(args.video_weights) if args.video_weights else None,
+    )
+
+
+@dataclass
+class TrainSplit:
+    video: np.ndarray  # frozen-trunk features [N, C, T', H', W'] or uint8 frames [N, T, S, S, 3]
+    spectrograms: np.ndarray  # float32 [N, F, T']
+    has_se: np.ndarray  # bool [N]
+    video_is_frames: bool = False
+
+    def __len__(self) -> int:
+        return len(self.has_se)
+
+    def subset(self, mask: np.ndarray) -> "TrainSplit":
+        index = np.flatnonzero(mask)
+        return TrainSplit(self.video[index], self.spectrograms[index], self.has_se[index], self.video_is_frames)
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def frozen_features(net, frames: np.ndarray, device, progress: bool = True, batch: int = 8) -> np.ndarray:
+    """Frozen-trunk output for uint8 frames, as float16 (halves the cache; values are O(1))."""
+    out = None
+    net.video.eval()
+    with torch.inference_mode():
+        for start in tqdm(range(0, len(frames), batch), desc="video trunk features", unit="batch",
+                          disable=not progress):
+            x = normalize_frames(torch.from_numpy(np.asarray(frames[start : start + batch])).to(device))
+            feats = net.video.features(x).half().cpu().numpy()
+            if out is None:
+                out = np.empty((len(frames), *feats.shape[1:]), np.float16)
+            out[start : start + len(feats)] = feats
+    if out is None or not np.isfinite(out).all():
+        raise TrainingError("frozen trunk features are empty or not finite")
+    return out
+
+
+def cached_frozen_features(net, split_data, device, progress: bool = True) -> np.ndarray:
+    """Frozen features of a dataset split, computed once and kept beside the split's cache.
+
+    The file name carries a hash of the frozen weights, so variants with the same trunk share it
+    and a different trunk (other seed, other weights) never reads a stale one.
+    """
+    path = Path(split_data.path) / f"video-features-{net.video.frozen_fingerprint()}.npy"
+    if path.is_file():
+        return np.load(path, mmap_mode="r")
+    feats = frozen_features(net, split_data.frames, device, progress)
+    fd, tmp = tempfile.mkstemp(prefix=".features-", suffix=".npy", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, feats)
+        os.replace(tmp, path)  # two processes racing both write the same values
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return np.load(path, mmap_mode="r")
+
+
+def load_train_split(net, data_dir, split: str, preset: Preset, device, progress: bool = True) -> TrainSplit:
+    from .data.cache import load_split  # the dataset package is only needed for real datasets
+
+    data = load_split(data_dir, split, preset, progress=progress)
+    if net.config.trainable_layers == 0:
+        video = cached_frozen_features(net, data, device, progress)
+        return TrainSplit(video, data.spectrograms, data.has_se)
+    return TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True)
+
+
+def video_input(net, split: TrainSplit, index, device) -> torch.Tensor:
+    chunk = torch.from_numpy(np.asarray(split.video[index])).to(device)
+    if split.video_is_frames:
+        return net.video.features(normalize_frames(chunk))
+    return chunk.float()
+
+
+def batches(n: int, batch_size: int, rng: np.random.Generator, rank: int = 0, world: int = 1):
+    """Shuffled index batches; every rank gets the same number, batches of 1 are dropped (BatchNorm)."""
+    per_rank = n // world
+    shard = rng.permutation(n)[rank::world][:per_rank]  # the same permutation on every rank
+    return [shard[i : i + batch_size] for i in range(0, per_rank, batch_size) if len(shard[i : i + batch_size]) > 1]
+
+
+# --- evaluation --------------------------------------------------------------------------------
+
+
+def embed_split(net, split: TrainSplit, device, batch: int = 32) -> dict:
+    net.eval()
+    out = {"video": [], "audio": [], "p_video": [], "p_audio": []}
+    with torch.inference_mode():
+        for start in range(0, len(split), batch):
+            index = np.arange(start, min(start + batch, len(split)))
+            spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
+            res = net(video_input(net, split, index, device), spec)
+            for key in out:
+                if key in res:
+                    out[key].append(res[key].float().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in out.items() if v}
+
+
+def split_metrics(net, split: TrainSplit, device) -> dict:
+    """Retrieval among the samples with a sound effect (as the paper tests), detection over all."""
+    emb = embed_split(net, split, device)
+    with_se = split.has_se.astype(bool)
+    if with_se.sum() < 2:
+        raise TrainingError("a split needs at least 2 samples with a sound effect to rank retrieval")
+    ranks = gt_ranks(emb["video"][with_se], emb["audio"][with_se])
+    metrics = retrieval_scores(ranks, int(with_se.sum()))
+    if "p_video" in emb:
+        metrics["det_video"] = detection_accuracy(emb["p_video"], split.has_se)
+        metrics["det_audio"] = detection_accuracy(emb["p_audio"], split.has_se)
+    return metrics
+
+
+# --- one epoch ---------------------------------------------------------------------------------
+
+
+def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, parts: dict) -> None:
+    if not torch.isfinite(loss):
+        detail = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
+        raise TrainingError(
+            f"non-finite loss in {stage} epoch {epoch + 1}, batch {step + 1} ({detail}); "
+            "the checkpoint of the last finished epoch is kept. Try a lower learning rate or --reduction mean."
+        )
+
+
+def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank=0, world=1, progress=True):
+    """Audio encoder and its awareness head alone, on sound-effect detection (BCE)."""
+    net.train()
+    rng = np.random.default_rng([config.seed, 1, epoch])
+    total, correct, count = 0.0, 0, 0
+    for step, index in enumerate(tqdm(batches(len(split), config.batch_size, rng, rank, world),
+                                      desc=f"{config.variant} audio pre-training {epoch + 1}/"
+                                      f"{config.pretrain_epochs}", unit="batch", disable=not progress,
+                                      leave=False)):
+        spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
+        labels = torch.from_numpy(split.has_se[index].astype(np.float32)).to(device)
+        p_audio = model(None, spec)["p_audio"]
+        loss = F.binary_cross_entropy(p_audio, labels, reduction=config.reduction)
+        _check_finite(loss, "pre-training", epoch, step, {"bce": loss})
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach())
+        correct += int(((p_audio >= 0.5) == labels.bool()).sum())
+        count += len(index)
+    return {"loss": total, "train_det_audio": correct / max(count, 1)}
+
+
+def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, device, rank=0, world=1,
+                    progress=True):
+    net.train()
+    margin = margin_at(epoch, config.epochs, config.delta0, config.delta_max)
+    rng = np.random.default_rng([config.seed, 2, epoch])
+    sums, stats = {"loss": 0.0}, {}
+    for step, index in enumerate(tqdm(batches(len(split), config.batch_size, rng, rank, world),
+                                      desc=f"{config.variant} epoch {epoch + 1}/{config.epochs}",
+                                      unit="batch", disable=not progress, leave=False)):
+        spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
+        labels = torch.from_numpy(split.has_se[index].astype(np.float32)).to(device)
+        out = model(video_input(net, split, index, device), spec)
+        loss, parts = criterion(out, labels, margin, stats)
+        _check_finite(loss, "joint", epoch, step, {"loss": loss, **parts})
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        sums["loss"] += float(loss.detach())
+        for key, value in parts.items():
+            sums[key] = sums.get(key, 0.0) + float(value)
+    anchors = max(stats.get("anchors", 0), 1)
+    return {**sums, "margin": margin, "no_negative_frac": stats.get("no_negative", 0) / anchors}
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _device_for(device: str, world: int) -> torch.device:
+    dev = resolve_device(device)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    return dev
+
+
+def _resume_state(out: Path, config: TrainConfig, resume: bool, log):
+    if not resume or not out.exists():
+        return None
+    state = load_checkpoint(out)
+    if "resume" not in state:
+        raise TrainingError(f"{out}: not a checkpoint of an interrupted run; pass --no-resume to overwrite it")
+    old = TrainConfig.from_dict(state["config"])
+    if (old.variant, old.preset, old.model) != (config.variant, config.preset, config.model):
+        raise TrainingError(
+            f"{out}: holds a {old.variant}/{old.preset} checkpoint of another configuration; "
+            "choose another --out or pass --no-resume"
+        )
+    log(f"resuming from {out} (epoch {state['epoch']}, pre-training {state.get('pretrain_epoch', 0)})")
+    return state
+
+
+def _optimizer(net, stage: str, lr: float):
+    params = net.audio.parameters() if stage == "pretrain" else net.parameters()
+    if stage == "pretrain":
+        params = list(params) + list(net.audio_aware.parameters())
+    return torch.optim.Adam([p for p in params if p.requires_grad], lr=lr)
+
+
+def _wrap(net, device, world):
+    if world == 1:
+        return net
+    ids = [device.index] if device.type == "cuda" else None
+    # The awareness and video parts sit idle during audio pre-training.
+    return torch.nn.parallel.DistributedDataParallel(net, device_ids=ids, find_unused_parameters=True)
+
+
+def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, net=None, device="auto",
+        resume: bool = True, progress: bool = True, log=print) -> dict:
+    """Train `config.variant` on in-memory splits, writing `out` after every epoch. Returns a summary."""
+    out = Path(out)
+    rank, world = _distributed()
+    device = _device_for(device, world)
+    preset = get_preset(config.preset)
+    state = _resume_state(out, config, resume, log)
+    if state is not None:
+        config = replace(config, epochs=max(config.epochs, TrainConfig.from_dict(state["config"]).epochs))
+    if net is None:
+        net = build_net(config, preset, config.video_weights)
+    if state is not None:
+        net.load_state_dict(state["model"])  # the frozen trunk and the best weights so far
+        net.load_state_dict(state["resume"]["model"], strict=False)
+    net.to(device)
+    if config.variant == "triplet1":
+        train = train.subset(train.has_se)  # only samples with a sound effect
+    model = _wrap(net, device, world)
+    log_path = out.with_name(out.name + ".log.jsonl")
+    if state is None and rank == 0:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("")
+    ckpt = state or checkpoint_state(net, config, preset, pretrain_epoch=0)
+    ckpt["config"] = config.to_dict()
+    generator = torch.Generator().manual_seed(config.seed)
+    if state is not None:
+        generator.set_state(state["resume"]["generator"])
+    criterion = CrossModalLoss(config.lambda1, config.lambda2, config.negative, config.reduction, generator)
+    best_weights = copy.deepcopy(ckpt["model"])
+
+    def finish_epoch(stage, epoch, optimizer, record):
+        record.update(stage=stage, epoch=epoch + 1, time=round(time.time() - started, 2))
+        if rank != 0:
+            return
+        with open(log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        ckpt["history"].append(record)
+        ckpt["model"] = best_weights if ckpt["best"] else net.state_dict()
+        ckpt["resume"] = {"model": net.trainable_state_dict(), "optimizer": optimizer.state_dict(),
+                          "stage": stage, "generator": generator.get_state()}
+        save_checkpoint(out, ckpt)
+
+    if config.uses_awareness and ckpt["pretrain_epoch"] < config.pretrain_epochs:
+        optimizer = _optimizer(net, "pretrain", config.lr)
+        if state is not None and state["resume"]["stage"] == "pretrain":
+            optimizer.load_state_dict(state["resume"]["optimizer"])
+        for epoch in range(ckpt["pretrain_epoch"], config.pretrain_epochs):
+            started = time.time()
+            record = pretrain_one_epoch(model, net, train, optimizer, config, epoch, device, rank, world,
+                                        progress and rank == 0)
+            ckpt["pretrain_epoch"] = epoch + 1
+            finish_epoch("pretrain", epoch, optimizer, record)
+            log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
+
+    optimizer = _optimizer(net, "joint", config.lr)
+    if state is not None and state["resume"]["stage"] == "joint":
+        optimizer.load_state_dict(state["resume"]["optimizer"])
+    for epoch in range(ckpt["epoch"], config.epochs):
+        started = time.time()
+        record = train_one_epoch(model, net, train, optimizer, criterion, config, epoch, device, rank, world,
+                                 progress and rank == 0)
+        valid_metrics = split_metrics(net, valid, device) if rank == 0 else {}
+        record.update({f"valid_{k}": v for k, v in valid_metrics.items() if k != "n"})
+        ckpt["epoch"] = epoch + 1
+        if rank == 0 and (ckpt["best"] is None or valid_metrics["acc_rank"] > ckpt["best"]["acc_rank"]):
+            ckpt["best"] = {"epoch": epoch + 1, **valid_metrics}
+            best_weights = copy.deepcopy(net.state_dict())
+        finish_epoch("joint", epoch, optimizer, record)
+        log(f"epoch {epoch + 1}/{config.epochs}: {_short(record)}")
+    if world > 1:
+        dist.barrier()
+    return {"out": str(out), "variant": config.variant, "epochs": ckpt["epoch"], "best": ckpt["best"],
+            "config": config.to_dict()}
+
+
+def _short(record: dict) -> str:
+    skip = {"stage", "epoch"}
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in record.items() if k not in skip and not (isinstance(v, float) and math.isnan(v)))
+
+
+def train(config: TrainConfig, data_dir, out, device="auto", resume=True, progress=True, log=print) -> dict:
+    """Train on a dataset directory (manifest.csv): train split to learn, valid split to pick the epoch."""
+    if config.video_weights is None:
+        log("video trunk: no --video-weights given, r3d_18 starts from RANDOM weights "
+            "(pass torchvision's r3d_18-b3b3357e.pth for Kinetics-400 features)")
+    else:
+        log(f"video trunk: r3d_18 weights from {config.video_weights}")
+    preset = get_preset(config.preset)
+    net = build_net(config, preset, config.video_weights)
+    state_exists = resume and Path(out).exists()
+    if state_exists:  # the trunk of the run being resumed, for the right cached features
+        state = load_checkpoint(out)
+        net.load_state_dict(state["model"])
+    dev = _device_for(device, int(os.environ.get("WORLD_SIZE", "1")))
+    net.to(dev)
+    train_split = load_train_split(net, data_dir, "train", preset, dev, progress)
+    valid_split = load_train_split(net, data_dir, "valid", preset, dev, progress)
+    return fit(config, train_split, valid_split, out, net=net, device=device, resume=resume,
+               progress=progress, log=log)

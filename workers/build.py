@@ -60,6 +60,7 @@ def prepare(experiment: Experiment) -> None:
     pending (a re-run build redoes them; finished ones are kept)."""
     create_test_stimuli(experiment)
     create_controls(experiment)
+    stimuli.sweep_temp_files()
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""
     )

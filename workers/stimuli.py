@@ -11,6 +11,7 @@ import logging
 import random
 import shutil
 import tempfile
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,22 @@ def store(video_path: Path, info: mux.VideoInfo, track: np.ndarray, name: str) -
             saved = default_storage.save(name, File(fh))
         if saved != name:
             raise OSError(f"storage saved {name} as {saved}")
+
+
+def sweep_temp_files() -> int:
+    """Deletes temporary files that killed workers left in the local stimuli folder; only those
+    older than the hard time limit, which no live task can still be writing."""
+    if not isinstance(default_storage, FileSystemStorage):
+        return 0
+    folder = Path(default_storage.path("stimuli"))
+    cutoff = time.time() - settings.CELERY_TASK_TIME_LIMIT
+    removed = 0
+    for path in folder.glob(".tmp-*") if folder.is_dir() else []:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 @contextlib.contextmanager

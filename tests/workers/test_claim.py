@@ -89,3 +89,18 @@ def test_prepare_creates_controls_up_to_the_counts_and_no_more(media_root):
         "training 3: gold",
         "training 4: original",
     ]
+
+
+def test_prepare_sweeps_temp_files_of_killed_workers_only_when_stale(stimulus, media_root, settings):
+    import os
+    import time
+
+    folder = media_root / "stimuli"
+    folder.mkdir(exist_ok=True)
+    stale, fresh = folder / ".tmp-dead.mp4", folder / ".tmp-live.mp4"
+    for path in (stale, fresh):
+        path.write_bytes(b"half a file")
+    old = time.time() - settings.CELERY_TASK_TIME_LIMIT - 60
+    os.utime(stale, (old, old))
+    prepare(stimulus.experiment)
+    assert not stale.exists() and fresh.exists()

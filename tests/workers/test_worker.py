@@ -7,6 +7,7 @@ import time
 import av
 import numpy as np
 import pytest
+from django.core.management import call_command
 
 from evalsite.experiments.models import Stimulus
 from tests.conftest import ROOT
@@ -56,8 +57,8 @@ def test_it_builds_3_videos_x_3_methods_on_a_real_worker(start_worker, media_roo
     videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(3)]
     exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
     start_worker("default,gpu,media", env=worker_settings(media_root))
-    enqueue_build(exp.pk)
-    progress = wait_for(exp, finished)
+    call_command("build_stimuli", exp.slug, "--wait", "--interval", "0.5", "--timeout", "180")
+    progress = build_progress(exp)
     assert {label: c["done"] for label, c in progress.items()} == {"Model": 3, "Random": 3, "Original": 3}, [
         s.error for s in exp.stimuli.all()
     ]

@@ -83,7 +83,8 @@ class RetrievalModel:
         outs = []
         with torch.inference_mode():
             for start in range(0, len(array), batch):
-                chunk = torch.as_tensor(np.asarray(array[start : start + batch])).to(self.device)
+                # a copy: memmaps are read-only, which torch warns about
+                chunk = torch.as_tensor(np.array(array[start : start + batch])).to(self.device)
                 outs.append(fn(chunk).float().cpu().numpy())
         if not outs:
             return np.zeros((0, self.config.model.embed_dim), np.float32)

@@ -8,7 +8,6 @@ Training runs on in-memory splits (`TrainSplit`): spectrograms and either frozen
 import argparse
 import copy
 import json
-import math
 import os
 import tempfile
 import time
@@ -80,7 +79,8 @@ class TrainSplit:
 
     def subset(self, mask: np.ndarray) -> "TrainSplit":
         index = np.flatnonzero(mask)
-        return TrainSplit(self.video[index], self.spectrograms[index], self.has_se[index], self.video_is_frames)
+        video, spec, has_se = self.video[index], self.spectrograms[index], self.has_se[index]
+        return TrainSplit(video, spec, has_se, self.video_is_frames)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -145,7 +145,8 @@ def batches(n: int, batch_size: int, rng: np.random.Generator, rank: int = 0, wo
     """Shuffled index batches; every rank gets the same number, batches of 1 are dropped (BatchNorm)."""
     per_rank = n // world
     shard = rng.permutation(n)[rank::world][:per_rank]  # the same permutation on every rank
-    return [shard[i : i + batch_size] for i in range(0, per_rank, batch_size) if len(shard[i : i + batch_size]) > 1]
+    chunks = [shard[i : i + batch_size] for i in range(0, per_rank, batch_size)]
+    return [c for c in chunks if len(c) > 1]
 
 
 # --- evaluation --------------------------------------------------------------------------------
@@ -187,7 +188,8 @@ def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, parts: 
         detail = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
         raise TrainingError(
             f"non-finite loss in {stage} epoch {epoch + 1}, batch {step + 1} ({detail}); "
-            "the checkpoint of the last finished epoch is kept. Try a lower learning rate or --reduction mean."
+            "the checkpoint of the last finished epoch is kept. Try a lower learning rate or "
+            "--reduction mean."
         )
 
 
@@ -261,7 +263,9 @@ def _resume_state(out: Path, config: TrainConfig, resume: bool, log):
         return None
     state = load_checkpoint(out)
     if "resume" not in state:
-        raise TrainingError(f"{out}: not a checkpoint of an interrupted run; pass --no-resume to overwrite it")
+        raise TrainingError(
+            f"{out}: not a checkpoint of an interrupted run; pass --no-resume to overwrite it"
+        )
     old = TrainConfig.from_dict(state["config"])
     if (old.variant, old.preset, old.model) != (config.variant, config.preset, config.model):
         raise TrainingError(
@@ -365,8 +369,8 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
 
 def _short(record: dict) -> str:
     skip = {"stage", "epoch"}
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in record.items() if k not in skip and not (isinstance(v, float) and math.isnan(v)))
+    shown = {k: v for k, v in record.items() if k not in skip}
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
 
 
 def train(config: TrainConfig, data_dir, out, device="auto", resume=True, progress=True, log=print) -> dict:

@@ -1,0 +1,46 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from retrieval.checkpoint import CheckpointError
+from retrieval.inference import file_sha256
+from retrieval.models import TrainedModel
+from retrieval.nets import VideoWeightsError
+from retrieval.train import TrainingError, config_from_args, get_args_parser, train
+
+
+class Command(BaseCommand):
+    help = "Train a retrieval variant (triplet1, triplet2, proposed) and register it as a TrainedModel."
+
+    def add_arguments(self, parser):
+        for action in get_args_parser()._actions:  # the flags shared with plain scripts
+            parser._add_action(action)
+        parser.add_argument("--name", help="TrainedModel name (default: the checkpoint's file stem)")
+        parser.add_argument("--no-register", action="store_true", help="do not create a TrainedModel row")
+
+    def handle(self, *args, **opts):
+        from argparse import Namespace
+
+        args = Namespace(**opts)
+        try:
+            config = config_from_args(args)
+            summary = train(config, args.data, args.out, device=args.device, resume=not args.no_resume,
+                            progress=not args.no_progress, log=self.stdout.write)
+        except (TrainingError, CheckpointError, VideoWeightsError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        best = summary["best"] or {}
+        self.stdout.write(f"best epoch {best.get('epoch')}: validation {json.dumps(best)}")
+        if not args.no_register:
+            self._register(args.name or Path(args.out).stem, summary)
+
+    def _register(self, name: str, summary: dict):
+        out = Path(summary["out"]).resolve()
+        row, created = TrainedModel.objects.update_or_create(
+            name=name,
+            defaults={"variant": summary["variant"], "checkpoint": str(out),
+                      "checkpoint_sha256": file_sha256(out), "config": summary["config"],
+                      "metrics": {"valid": summary["best"]}},
+        )
+        verb = "registered" if created else "updated"
+        self.stdout.write(f"{verb} TrainedModel {row.name!r} ({row.variant})")

@@ -101,9 +101,20 @@ def create_controls(experiment: Experiment) -> int:
         have = experiment.stimuli.filter(role=role).count()
         for i in range(have, wanted):
             rng = random.Random(f"{experiment.seed}:{role}:{i}")
-            rows.append(control(experiment, role, i, rng.choice(videos), rng))
+            rows.append(control(experiment, role, i, rng.choice(candidates(videos, role, i)), rng))
     Stimulus.objects.bulk_create(rows)
     return len(rows)
+
+
+def candidates(videos: list, role: str, i: int) -> list:
+    # A training "original" needs a soundtrack: prefer videos that have one.
+    if role == Role.TRAINING and training_kind(i) == "original":
+        return [v for v in videos if v.has_audio] or videos
+    return videos
+
+
+def training_kind(i: int) -> str:
+    return stimuli.TRAINING_KINDS[i % len(stimuli.TRAINING_KINDS)]
 
 
 def control(experiment, role, i, video, rng) -> Stimulus:
@@ -114,7 +125,7 @@ def control(experiment, role, i, video, rng) -> Stimulus:
         expected = rng.randint(1, 5)
         kind = f"asks for {expected}"
     else:
-        kind = stimuli.TRAINING_KINDS[i % len(stimuli.TRAINING_KINDS)]
+        kind = training_kind(i)
     return Stimulus(experiment=experiment, video=video, role=role, expected_score=expected,
                     label=f"{role} {i + 1}: {kind}")  # fmt: skip
 

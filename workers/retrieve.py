@@ -65,12 +65,13 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
     if todo:
         model = model_for(method)
         library = library_embeddings(method, progress)
+        index = search.ExactIndex(library.vectors, model.device)
         for start in range(0, len(todo), VIDEO_BATCH):
-            _retrieve_batch(model, library, todo[start : start + VIDEO_BATCH])
+            _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH])
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
 
 
-def _retrieve_batch(model, library, stimuli: list[Stimulus]) -> None:
+def _retrieve_batch(model, ids: np.ndarray, index: search.ExactIndex, stimuli: list[Stimulus]) -> None:
     frames, ok = [], []
     for stimulus in stimuli:
         try:
@@ -83,10 +84,10 @@ def _retrieve_batch(model, library, stimuli: list[Stimulus]) -> None:
     if not ok:
         return
     queries = model.embed_videos(np.stack(frames))
-    idx, dist = search.top_k(library.vectors, queries, k=1, device=model.device)
+    idx, dist = index.search(queries, k=1)
     for stimulus, i, d in zip(ok, idx[:, 0], dist[:, 0], strict=True):
         Stimulus.objects.filter(pk=stimulus.pk, status=Stimulus.Status.PENDING).update(
-            sound_id=int(library.ids[i]), distance=float(d), rank=1
+            sound_id=int(ids[i]), distance=float(d), rank=1
         )
 
 

@@ -201,12 +201,13 @@ def test_the_command_builds_in_process_when_embedded(media_root, settings, capsy
         call_command("build_stimuli", "nope")
 
 
-def test_the_command_exits_non_zero_when_stimuli_fail(media_root, settings):
+def test_the_command_exits_non_zero_when_stimuli_fail(media_root, settings, capsys):
     settings.EMBEDDED_TASKS = True
     silent, _ = video_row(media_root, "silent", tone_hz=None)
     exp = experiment([silent], library(media_root), ("original",))
     with pytest.raises(CommandError, match="1 stimuli failed"):
         call_command("build_stimuli", str(exp.pk), "--no-progress")
+    assert "failed: silent / Original: Original / video 'silent':" in capsys.readouterr().err
 
 
 def test_files_carry_no_metadata_naming_the_method(media_root):

@@ -12,7 +12,9 @@ def brute_force(library, queries, k):
 
 @pytest.mark.parametrize(("n", "k", "chunk"), [(500, 1, 65_536), (500, 5, 64), (37, 3, 10), (3, 5, 2)])
 def test_it_matches_brute_force_across_chunks(monkeypatch, n, k, chunk):
-    monkeypatch.setattr(search, "CHUNK", chunk)  # a small block size exercises the merge across blocks
+    # Small blocks exercise the merge across blocks.
+    monkeypatch.setattr(search, "CHUNK", chunk)
+    monkeypatch.setattr(search, "BLOCK_ELEMENTS", 1)
     rng = np.random.default_rng(n + k)
     library = rng.standard_normal((n, 8)).astype(np.float32)
     queries = rng.standard_normal((20, 8)).astype(np.float32)

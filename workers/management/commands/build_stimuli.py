@@ -33,9 +33,11 @@ class Command(BaseCommand):
                 return
             progress = self.wait(experiment, options["interval"], options["timeout"])
         self.stdout.write(format_progress(progress))
-        failed = sum(counts["failed"] for counts in progress.values())
+        failed = experiment.stimuli.filter(status="failed").order_by("pk")
+        for stimulus in failed:
+            self.stderr.write(f"failed: {stimulus.label}: {stimulus.error}")
         if failed:
-            raise CommandError(f"{failed} stimuli failed; their errors are in the admin (Stimulus.error)")
+            raise CommandError(f"{len(failed)} stimuli failed (errors above); fix them and build again")
 
     def wait(self, experiment, interval, timeout):
         started = time.monotonic()

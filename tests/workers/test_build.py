@@ -218,3 +218,22 @@ def test_files_carry_no_metadata_naming_the_method(media_root):
         with av.open(s.file.path) as c:
             text = repr((dict(c.metadata), [dict(st.metadata) for st in c.streams])).lower()
         assert "random" not in text and "original" not in text and "lavf" not in text
+
+
+def test_the_model_method_stores_the_nearest_sound_and_its_distance(media_root, checkpoint):
+    from retrieval.data.decode import decode_video
+    from workers.embeddings import sound_window
+    from workers.model_cache import get_model
+
+    videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(2)]
+    lib = library(media_root, n=5)
+    exp = experiment(videos, lib, ("model",), trained_model(checkpoint))
+    run_build(exp.pk, progress=False)
+    model = get_model(checkpoint)
+    sounds = list(lib.sounds.order_by("pk"))
+    library_emb = model.embed_sounds(np.stack([sound_window(s.file.path, model.preset) for s in sounds]))
+    for stimulus in exp.stimuli.select_related("video"):
+        query = model.embed_videos(decode_video(stimulus.video.file.path, model.preset)[None])[0]
+        distances = np.linalg.norm(library_emb - query, axis=1)
+        assert stimulus.sound_id == sounds[int(np.argmin(distances))].pk
+        assert stimulus.distance == pytest.approx(distances.min(), rel=1e-3)

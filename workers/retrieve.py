@@ -1,6 +1,10 @@
 """The gpu-queue work: embed a sound library with a model, embed videos, pick the top-1 sound."""
 
+import hashlib
 import logging
+import os
+import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +13,7 @@ from django.conf import settings
 from evalsite.experiments.models import Method, Stimulus
 from workers import embeddings, search
 from workers.model_cache import get_model
-from workers.stimuli import describe, local_file
+from workers.stimuli import describe, is_local, local_file
 
 log = logging.getLogger(__name__)
 VIDEO_BATCH = 16  # videos decoded and embedded at a time
@@ -30,11 +34,31 @@ def model_for(method: Method):
 def library_items(library) -> list[embeddings.SoundItem]:
     from retrieval.inference import file_sha256
 
+    storage = library.sounds.model.file.field.storage
     items = []
     for pk, name, sha in library.sounds.order_by("pk").values_list("pk", "file", "sha256"):
-        path = Path(library.sounds.model.file.field.storage.path(name))
+        path = local_sound(storage, name, sha)
         items.append(embeddings.SoundItem(pk, path, sha or file_sha256(path)))
     return items
+
+
+def local_sound(storage, name: str, sha256: str) -> Path:
+    """The sound's file on this machine: itself on a local or shared disk; from a remote storage
+    (no paths), a copy kept under EMBEDDINGS_DIR/sounds, named by content (or name) hash."""
+    if is_local(storage):
+        return Path(storage.path(name))
+    key = sha256 or hashlib.sha256(name.encode()).hexdigest()
+    target = settings.EMBEDDINGS_DIR / "sounds" / f"{key}{Path(name).suffix}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".tmp-{uuid.uuid4().hex}")
+        try:
+            with storage.open(name, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return target
 
 
 def library_embeddings(method: Method, progress: bool = False) -> embeddings.LibraryEmbeddings:

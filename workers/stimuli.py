@@ -141,7 +141,7 @@ def _make_file(stimulus: Stimulus) -> tuple[str, dict]:
 def store(video_path: Path, info: mux.VideoInfo, track: np.ndarray, name: str) -> None:
     """Writes the MP4 under `name` in the default storage; on a local disk straight through a
     temporary name in the same folder (renamed at the end), elsewhere through a local temp file."""
-    if isinstance(default_storage, FileSystemStorage):
+    if is_local(default_storage):
         target = Path(default_storage.path(name))
         target.parent.mkdir(parents=True, exist_ok=True)
         mux.write_mp4(video_path, info, track, target)
@@ -158,7 +158,7 @@ def store(video_path: Path, info: mux.VideoInfo, track: np.ndarray, name: str) -
 def sweep_temp_files() -> int:
     """Deletes temporary files that killed workers left in the local stimuli folder; only those
     older than the hard time limit, which no live task can still be writing."""
-    if not isinstance(default_storage, FileSystemStorage):
+    if not is_local(default_storage):
         return 0
     folder = Path(default_storage.path("stimuli"))
     cutoff = time.time() - settings.CELERY_TASK_TIME_LIMIT
@@ -171,16 +171,20 @@ def sweep_temp_files() -> int:
     return removed
 
 
+def is_local(storage) -> bool:
+    # Only a FileSystemStorage's path() is a file this process can open; others (S3, memory)
+    # either have no path() or a path that names nothing on this disk.
+    return isinstance(storage, FileSystemStorage)
+
+
 @contextlib.contextmanager
 def local_file(field_file):
     """A local path for a stored file: the file itself on a local disk, else a temporary copy."""
     if not field_file:
         raise ValueError("no file")
-    try:
+    if is_local(field_file.storage):
         yield Path(field_file.path)
         return
-    except NotImplementedError:
-        pass
     suffix = Path(field_file.name).suffix
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
         with field_file.open("rb") as src:

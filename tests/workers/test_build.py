@@ -237,3 +237,27 @@ def test_the_model_method_stores_the_nearest_sound_and_its_distance(media_root, 
         distances = np.linalg.norm(library_emb - query, axis=1)
         assert stimulus.sound_id == sounds[int(np.argmin(distances))].pk
         assert stimulus.distance == pytest.approx(distances.min(), rel=1e-3)
+
+
+def test_it_builds_from_and_into_a_storage_without_local_paths(media_root, checkpoint, settings):
+    # InMemoryStorage stands for S3 and the like: no .path(), only open() and save().
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from workers.build import run_build as build
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    videos = [video_row(media_root, f"v{i}", flash_at=2.0)[0] for i in range(2)]
+    lib = library(media_root, n=3)
+    for row in [*videos, *lib.sounds.all()]:
+        default_storage.save(row.file.name, ContentFile((media_root / row.file.name).read_bytes()))
+        (media_root / row.file.name).unlink()  # nothing left on the local disk
+    exp = experiment(videos, lib, ("model", "random", "original"), trained_model(checkpoint), gold_clips=1)
+    progress = build(exp.pk, progress=False)
+    assert sum(c["done"] for c in progress.values()) == 7, [s.error for s in exp.stimuli.all()]
+    for s in exp.stimuli.all():
+        assert default_storage.exists(s.file.name) and default_storage.size(s.file.name) > 1000
+    assert not (media_root / "stimuli").exists()

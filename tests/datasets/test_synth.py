@@ -89,6 +89,7 @@ def test_it_refuses_bad_sizes_and_an_existing_folder(synthetic, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SONIC_PI.is_dir(), reason="sonic-pi-samples is not installed "
                     "(apt-get install sonic-pi-samples) at /usr/share/sonic-pi/samples")
 def test_it_builds_a_benchmark_from_real_recordings(tmp_path):

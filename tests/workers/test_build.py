@@ -3,8 +3,6 @@
 import av
 import numpy as np
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from evalsite.experiments.models import Stimulus
 from tests.workers.conftest import experiment, library, trained_model, video_row
@@ -187,27 +185,6 @@ def test_progress_lists_every_method_before_the_build(media_root):
     exp = experiment([video], library(media_root), ("random", "original"))
     zero = {"pending": 0, "running": 0, "done": 0, "failed": 0}
     assert build_progress(exp) == {"Random": zero, "Original": zero}
-
-
-def test_the_command_builds_in_process_when_embedded(media_root, settings, capsys):
-    settings.EMBEDDED_TASKS = True
-    video, _ = video_row(media_root, "v")
-    exp = experiment([video], library(media_root), ("random", "original"))
-    call_command("build_stimuli", exp.slug, "--no-progress")
-    out = capsys.readouterr().out
-    assert "Random" in out and "Original" in out
-    assert set(exp.stimuli.values_list("status", flat=True)) == {"done"}
-    with pytest.raises(CommandError, match="no experiment with id or slug 'nope'"):
-        call_command("build_stimuli", "nope")
-
-
-def test_the_command_exits_non_zero_when_stimuli_fail(media_root, settings, capsys):
-    settings.EMBEDDED_TASKS = True
-    silent, _ = video_row(media_root, "silent", tone_hz=None)
-    exp = experiment([silent], library(media_root), ("original",))
-    with pytest.raises(CommandError, match="1 stimuli failed"):
-        call_command("build_stimuli", str(exp.pk), "--no-progress")
-    assert "failed: silent / Original: Original / video 'silent':" in capsys.readouterr().err
 
 
 def test_files_carry_no_metadata_naming_the_method(media_root):

@@ -113,3 +113,13 @@ def test_it_runs_as_a_management_command(tmp_path):
     assert "6 samples in" in text and "train: 2 samples, 1 with a sound effect, days day-01" in text
     with pytest.raises(CommandError, match="already exists"):
         call_command("make_dataset", str(tmp_path / "cmd"), "--days", "3", "--no-progress")
+
+
+def test_it_falls_back_to_babble_without_espeak(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng on this PATH
+    said = []
+    out = make_dataset(tmp_path / "babble", days=3, minutes_per_day=0.25, progress=False, log=said.append)
+    assert json.loads((out / "dataset.json").read_text())["speech"] == "synthetic babble"
+    assert said == ["speech: espeak-ng is not installed (apt-get install espeak-ng); "
+                    "using a synthetic babble"]
+    assert len(read_manifest(out)) == 6

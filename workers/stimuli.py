@@ -35,6 +35,7 @@ TRAP_START = 0.5  # seconds of the clip before the spoken instruction starts
 TRAP_DUCK_DB = -20.0  # the video's own sound under the instruction
 GOLD_EXPECTED = 2  # the highest score a participant may give a gold clip and pass
 TRAINING_KINDS = ("original", "random", "gold")  # span the scale: best, middling, worst
+MAX_ATTEMPTS = 10  # claims of one stimulus by redelivered or retried tasks before it fails
 
 
 # --- claiming -------------------------------------------------------------------------------
@@ -86,6 +87,10 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
     attempt = claim(stimulus_id, reclaim)
     if attempt is None:
         return "skipped"
+    if reclaim and attempt > MAX_ATTEMPTS:
+        # A message that kills its worker every time (reject_on_worker_lost requeues it) stops here.
+        fail(stimulus_id, attempt, f"gave up after {attempt - 1} attempts: the worker stopped each time")
+        return "failed"
     stimulus = Stimulus.objects.select_related("experiment", "video", "method", "sound").get(pk=stimulus_id)
     try:
         name, fields = _make_file(stimulus)

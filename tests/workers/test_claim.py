@@ -104,3 +104,12 @@ def test_prepare_sweeps_temp_files_of_killed_workers_only_when_stale(stimulus, m
     os.utime(stale, (old, old))
     prepare(stimulus.experiment)
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_stimulus_whose_worker_keeps_dying_fails_after_max_attempts(stimulus):
+    Stimulus.objects.filter(pk=stimulus.pk).update(status="running", attempts=stimuli.MAX_ATTEMPTS)
+    assert stimuli.build_stimulus(stimulus.pk, reclaim=True) == "failed"
+    assert "the worker stopped each time" in Stimulus.objects.get(pk=stimulus.pk).error
+    # A build started again by the researcher tries once more.
+    prepare(stimulus.experiment)
+    assert stimuli.build_stimulus(stimulus.pk) == "done"

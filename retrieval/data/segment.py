@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -150,7 +150,7 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     recordings = find_recordings(recordings_dir)
     intervals, errors = read_annotations(annotations, recordings)
     sources = {rel: _source(rel, split_by) for rel in recordings}
-    splits = assign_splits(sorted(set(sources.values())), valid_sources, test_sources)
+    assign_splits(sorted(set(sources.values())), valid_sources, test_sources)  # fail before any work
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private
@@ -161,8 +161,8 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
             try:
                 if rel in errors:
                     raise DatasetError(errors[rel])
-                rows += cut_recording(path, intervals.get(rel, []), tmp, sources[rel], splits[sources[rel]],
-                                      clip_seconds, hop, sample_rate, min_overlap, prefixes[rel])
+                rows += cut_recording(path, intervals.get(rel, []), tmp, sources[rel], "", clip_seconds, hop,
+                                      sample_rate, min_overlap, prefixes[rel])
                 report.recordings += 1
             except DatasetError as e:
                 if not skip_bad:
@@ -170,6 +170,9 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
                 report.skipped.append(str(e))
         if not rows:
             raise DatasetError(f"{recordings_dir}: no samples could be cut")
+        # splits among the sources that gave samples, so skipped ones leave no split empty
+        splits = assign_splits(sorted({r.source for r in rows}), valid_sources, test_sources)
+        rows = [replace(r, split=splits[r.source]) for r in rows]
         write_manifest(tmp, rows)
         _publish(tmp, out)
     except BaseException:

@@ -141,12 +141,22 @@ def test_it_names_a_bad_recording_and_leaves_nothing_behind(small, make, message
 
 
 def test_it_skips_and_counts_bad_recordings_when_asked(small):
-    make_recording(small / "day4" / "rec.mp4", 7.0, size=(64, 36))
+    for day in ("day4", "day5"):
+        make_recording(small / day / "rec.mp4", 7.0, size=(64, 36))
     make_recording(small / "day2" / "rec.mp4", 7.0, size=(64, 36), audio=False)
     report = run(small, "day3/rec.mp4,1,2,boom\nday3/rec.mp4,1.5,2.5,pop\n", skip_bad=True)
-    assert report.samples == 2 and report.recordings == 2 and len(report.skipped) == 2
+    assert report.samples == 3 and report.recordings == 3 and len(report.skipped) == 2
     assert "day2/rec.mp4: no audio stream" in report.skipped[0] and "overlap" in report.skipped[1]
-    assert {r.source for r in read_manifest(small.parent / "out")} == {"day1", "day4"}
+    # splits are drawn among the sources left
+    assert report.splits == {"train": ["day1"], "valid": ["day4"], "test": ["day5"]}
+    assert {r.source for r in read_manifest(small.parent / "out")} == {"day1", "day4", "day5"}
+
+
+def test_it_fails_when_skipping_leaves_too_few_sources(small):
+    make_recording(small / "day2" / "rec.mp4", 7.0, size=(64, 36), audio=False)
+    with pytest.raises(DatasetError, match="2 source.*cannot give train, 1 valid and 1 test"):
+        run(small, "", skip_bad=True)
+    assert_nothing_left(small)
 
 
 def test_it_keeps_an_existing_dataset_when_a_rerun_fails(small):

@@ -169,7 +169,13 @@ def _known_video(path: Path, video: Video, effect_onset) -> Outcome:
 
 
 def import_sound(
-    path: Path, library: SoundLibrary, *, name: str | None = None, sound_class: str = "", source: str = ""
+    path: Path,
+    library: SoundLibrary,
+    *,
+    name: str | None = None,
+    sound_class: str = "",
+    source: str = "",
+    onset: float | None = None,
 ) -> Outcome:
     path = Path(path)
     try:
@@ -186,6 +192,7 @@ def import_sound(
                 name=_free_sound_name(library, name or path.stem),
                 sha256=digest,
                 sound_class=sound_class,
+                onset=onset,
                 source=source or str(path),
                 **sound_fields(info),
             )
@@ -253,7 +260,14 @@ def import_dataset(dataset_dir: Path, split: str, library: SoundLibrary | None) 
         if library is not None:
             outcomes.append(
                 import_sound(
-                    row.audio, library, name=row.clip_id, sound_class=row.se_class or "", source=source
+                    row.audio,
+                    library,
+                    name=row.clip_id,
+                    sound_class=row.se_class or "",
+                    source=source,
+                    # A dataset sample is a full mix: its effect's onset cannot be found by a
+                    # loudness detector, the manifest knows it.
+                    onset=row.se_onset,
                 )
             )
     return outcomes

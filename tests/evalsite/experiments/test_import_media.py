@@ -121,7 +121,10 @@ def test_it_imports_a_dataset_split_with_onsets_and_classes(tmp_path, media_dir)
     out, err, error = run("--library", "tvse", "--dataset", str(root), "--split", "test")
     assert error is None, err
     assert sorted(Video.objects.values_list("name", "effect_onset")) == [("c1", 0.8), ("c2", None)]
-    assert sorted(Sound.objects.values_list("name", "sound_class")) == [("c1", "impact"), ("c2", "")]
+    assert sorted(Sound.objects.values_list("name", "sound_class", "onset")) == [
+        ("c1", "impact", 0.8),
+        ("c2", "", None),
+    ]
     out, _, _ = run("--library", "tvse", "--dataset", str(root), "--split", "valid")
     assert (
         "no rows in split 'valid'" in run("--library", "tvse", "--dataset", str(root), "--split", "valid")[2]

@@ -185,7 +185,7 @@ def split_metrics(net, split: TrainSplit, device) -> dict:
 
 def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, parts: dict) -> None:
     if not torch.isfinite(loss):
-        detail = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
+        detail = ", ".join(f"{k}={float(torch.as_tensor(v).detach()):.4g}" for k, v in parts.items())
         raise TrainingError(
             f"non-finite loss in {stage} epoch {epoch + 1}, batch {step + 1} ({detail}); "
             "the checkpoint of the last finished epoch is kept. Try a lower learning rate or "

@@ -32,6 +32,7 @@ def file_sha256(path: str | Path) -> str:
 
 
 def build_net(config: TrainConfig, preset: Preset, video_weights=None) -> CrossModalNet:
+    torch.manual_seed(config.seed)  # reproducible initial heads and audio encoder
     return CrossModalNet(config.model, preset, video_weights=video_weights, seed=config.seed)
 
 

@@ -42,7 +42,7 @@ from .synth_video import (
 
 SAMPLE_RATE = 48_000
 SLOT = 6.4  # seconds: the segment length, so every effect lies inside one sample
-SNR_DB = (-8.0, 4.0)  # effect level against the background around it: mostly quieter
+SNR_DB = (-6.0, 6.0)  # effect level against the background around it: often quieter
 LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
 SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
 SFX_EXTENSIONS = {".wav", ".ogg", ".flac"}

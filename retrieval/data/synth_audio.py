@@ -103,13 +103,14 @@ def ding(rng, dur, sr):
 
 
 # class -> (synthesiser, (shortest, longest) seconds)
+# Effects fill a good part of their 6.4 s sample (models pool over time), within the 0.3-3 s range.
 SOUND_CLASSES = {
-    "impact": (impact, (0.3, 1.2)),
-    "swoosh": (swoosh, (0.4, 1.5)),
-    "rise": (rise, (0.8, 3.0)),
-    "rumble": (rumble, (0.8, 3.0)),
-    "twinkle": (twinkle, (0.6, 2.5)),
-    "ding": (ding, (0.4, 2.0)),
+    "impact": (impact, (0.5, 1.5)),
+    "swoosh": (swoosh, (0.8, 2.0)),
+    "rise": (rise, (1.2, 3.0)),
+    "rumble": (rumble, (1.2, 3.0)),
+    "twinkle": (twinkle, (1.0, 3.0)),
+    "ding": (ding, (0.8, 2.5)),
 }
 
 

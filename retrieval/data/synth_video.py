@@ -117,7 +117,7 @@ class Effect:
         return getattr(self, f"_{self.kind}")(img, p, t)
 
     def _flash(self, img, p, t):
-        a = 0.95 * (1 - p) ** 1.5
+        a = 0.95 * (1 - p) ** 0.7
         return img * (1 - a) + self.colour * a
 
     def _wipe(self, img, p, t):

@@ -1,5 +1,6 @@
 """End to end: a generated dataset, `manage.py train` for every variant, resume, `manage.py evaluate`."""
 
+import io
 import json
 import shutil
 
@@ -135,3 +136,20 @@ def test_it_stops_on_a_non_finite_loss_and_keeps_the_last_checkpoint(tmp_path):
     with pytest.raises(TrainingError, match="non-finite loss in joint epoch 1, batch 1"):
         fit(config, split, split, out, device="cpu", resume=False, progress=False, log=lambda m: None)
     assert out.read_bytes() == before
+
+
+@pytest.mark.django_db
+def test_it_names_a_video_weights_file_that_does_not_fit(dataset, tmp_path):
+    bad = tmp_path / "r3d_18-b3b3357e.pth"
+    torch.save({"stem.0.weight": torch.zeros(1)}, bad)
+    with pytest.raises(CommandError, match="r3d_18-b3b3357e.pth: not torchvision r3d_18 weights"):
+        _train(dataset, tmp_path / "m.pt", "triplet2", "--video-weights", str(bad), "--no-register")
+    assert not (tmp_path / "m.pt").exists() and not TrainedModel.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_says_when_the_trunk_starts_from_random_weights(dataset, tmp_path):
+    out = io.StringIO()
+    call_command("train", "--data", str(dataset), "--variant", "triplet2", "--out", str(tmp_path / "m.pt"),
+                 "--epochs", "1", "--no-progress", "--no-register", stdout=out)
+    assert "r3d_18 starts from RANDOM weights" in out.getvalue()

@@ -149,6 +149,31 @@ def batches(n: int, batch_size: int, rng: np.random.Generator, rank: int = 0, wo
     return [c for c in chunks if len(c) > 1]
 
 
+def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device) -> None:
+    """Set BatchNorm running statistics to the current weights' statistics over the training split.
+
+    With a few batches per epoch, running averages (momentum 0.1) lag far behind the weights; in
+    eval mode that squashes the standardised embeddings into one point and validation ranks
+    collapse to exactly Random. One forward pass without gradients fixes them ("precise BN").
+    """
+    frozen = set(net.video.frozen.modules())
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    norms = [m for m in norms if m not in frozen]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over this pass
+    net.train()
+    with torch.no_grad():
+        for start in range(0, len(split) - 1, batch_size):
+            index = np.arange(start, min(start + batch_size, len(split)))
+            if len(index) > 1:
+                spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
+                net(video_input(net, split, index, device), spec)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
+
+
 # --- evaluation --------------------------------------------------------------------------------
 
 
@@ -343,6 +368,7 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
             record = pretrain_one_epoch(model, net, train, optimizer, config, epoch, device, rank, world,
                                         progress and rank == 0)
             ckpt["pretrain_epoch"] = epoch + 1
+            recompute_batchnorm(net, train, config.batch_size, device)
             finish_epoch("pretrain", epoch, optimizer, record)
             log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
 
@@ -353,6 +379,7 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
         started = time.time()
         record = train_one_epoch(model, net, train, optimizer, criterion, config, epoch, device, rank, world,
                                  progress and rank == 0)
+        recompute_batchnorm(net, train, config.batch_size, device)
         valid_metrics = split_metrics(net, valid, device) if rank == 0 else {}
         record.update({f"valid_{k}": v for k, v in valid_metrics.items() if k != "n"})
         ckpt["epoch"] = epoch + 1

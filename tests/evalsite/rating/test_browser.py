@@ -8,27 +8,9 @@ from evalsite.rating.models import Participant, Rating
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-        context.set_default_timeout(15000)
-        yield context.new_page()
-        browser.close()
+def page(new_page):
+    return new_page(viewport={"width": 390, "height": 844})  # a phone
 
 
 def score_for(assignment) -> int:

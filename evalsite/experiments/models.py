@@ -112,6 +112,11 @@ class Experiment(models.Model):
         FULL = "full", "Every participant rates every stimulus (random order)"
         BALANCED = "balanced", "Each video once per participant, methods Latin-square balanced"
 
+    class StoppingRule(models.TextChoices):
+        NONE = "none", "Recruit every participant wanted"
+        SEQUENTIAL = "sequential", "Group-sequential tests (O'Brien-Fleming alpha spending)"
+        PRECISION = "precision", "Every method's MOS CI half-width below a target"
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Used in the participant link.")
     instructions = models.TextField(blank=True)
@@ -157,6 +162,30 @@ class Experiment(models.Model):
         default=0,
         help_text="Clips a participant may rate before playing them to the end; empty: no limit.",
     )
+    # Questions asked about every clip besides the paper's (how well the sound suits the video).
+    ask_quality = models.BooleanField(
+        default=False, help_text="Also ask for the audio quality of each clip (five-point scale)."
+    )
+    ask_sync = models.BooleanField(
+        default=False, help_text="Also ask how well sound and picture are in sync (five-point scale)."
+    )
+    # Adaptive stopping: recruiting ends early once the answer is known (see experiments/sequential.py).
+    stopping_rule = models.CharField(
+        max_length=12, choices=StoppingRule.choices, default=StoppingRule.NONE
+    )
+    look_every = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Look at the data every K kept participants."
+    )
+    planned_comparisons = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Group-sequential rule: 'A > B; A > C' with method labels; empty: every ordered pair.",
+    )
+    target_ci_half_width = models.FloatField(
+        null=True, blank=True, help_text="Precision rule: stop when every method's 95% CI is within ± this."
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -272,3 +301,24 @@ class Stimulus(models.Model):
 
     def __str__(self):
         return f"{self.experiment} / {self.video} / {self.method or self.role}"
+
+
+class Look(models.Model):
+    """One interim (or the final) analysis of an experiment with an adaptive stopping rule."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="looks")
+    number = models.PositiveIntegerField()
+    kept = models.PositiveIntegerField(help_text="Kept participants at this look.")
+    information = models.FloatField(help_text="Information fraction: kept / participants wanted.")
+    # Per planned comparison: z, p, the nominal boundary, decided; or per method: CI half-width.
+    details = models.JSONField(default=dict)
+    stop = models.BooleanField(default=False)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["experiment", "number"]
+        constraints = [models.UniqueConstraint(fields=["experiment", "number"], name="unique_look_number")]
+
+    def __str__(self):
+        return f"{self.experiment} look {self.number}"

@@ -85,6 +85,13 @@ class Rating(models.Model):
 
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="rating")
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    # Optional attributes, asked when the experiment says so (Experiment.ask_quality / ask_sync).
+    quality = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    sync = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     played_to_end = models.BooleanField(default=False)
     time_on_page_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -92,7 +99,15 @@ class Rating(models.Model):
     class Meta:
         ordering = ["assignment"]
         constraints = [
-            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="score_between_1_and_5")
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="score_between_1_and_5"),
+            models.CheckConstraint(
+                condition=Q(quality__isnull=True) | (Q(quality__gte=1) & Q(quality__lte=5)),
+                name="quality_between_1_and_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(sync__isnull=True) | (Q(sync__gte=1) & Q(sync__lte=5)),
+                name="sync_between_1_and_5",
+            ),
         ]
 
     def __str__(self):

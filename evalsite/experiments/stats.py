@@ -73,18 +73,27 @@ def summarize(label: str, scores: Sequence[float], confidence: float = 0.95) -> 
     return Summary(label, n, mos, sd, half)
 
 
-def holm(pvalues: Sequence[float]) -> list[float]:
+def holm(pvalues) -> list[float]:
     """Holm-Bonferroni adjusted p-values, in the input order."""
-    p = np.asarray(pvalues, dtype=float)
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    adjusted = np.empty(m)
-    running = 0.0
-    for rank, index in enumerate(order):
-        # Step-down: each adjusted p is at least the previous one, capped at 1.
-        running = max(running, min(1.0, (m - rank) * p[index]))
-        adjusted[index] = running
-    return adjusted.tolist()
+    return holm_array(np.asarray(pvalues, dtype=float)).tolist()
+
+
+def holm_array(p: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni over the last axis, so many simulated families adjust at once."""
+    m = p.shape[-1]
+    order = np.argsort(p, axis=-1, kind="stable")
+    ranked = np.take_along_axis(p, order, axis=-1) * (m - np.arange(m))
+    # Step-down: each adjusted p is at least the previous one, capped at 1.
+    ranked = np.minimum(np.maximum.accumulate(ranked, axis=-1), 1.0)
+    adjusted = np.empty_like(ranked)
+    np.put_along_axis(adjusted, order, ranked, axis=-1)
+    return adjusted
+
+
+def one_sided_p(x, y, axis: int = -1):
+    """One-sided Mann-Whitney U (H1: x above y), as the results page computes it; vectorised on `axis`."""
+    result = sps.mannwhitneyu(x, y, alternative="greater", axis=axis)
+    return result.statistic, result.pvalue
 
 
 def compare_all(groups: Mapping[str, Sequence[float]]) -> list[Comparison]:
@@ -93,9 +102,8 @@ def compare_all(groups: Mapping[str, Sequence[float]]) -> list[Comparison]:
     raw = []
     for a, b in permutations(labels, 2):
         x, y = groups[a], groups[b]
-        result = sps.mannwhitneyu(x, y, alternative="greater")
-        u = float(result.statistic)
-        raw.append((a, b, u, float(result.pvalue), len(x) * len(y)))
+        u, p = one_sided_p(x, y)
+        raw.append((a, b, float(u), float(p), len(x) * len(y)))
     adjusted = holm([item[3] for item in raw])
     return [
         Comparison(a, b, u, p, p_holm, 2 * u / nn - 1, u / nn)
@@ -103,11 +111,42 @@ def compare_all(groups: Mapping[str, Sequence[float]]) -> list[Comparison]:
     ]
 
 
+@dataclass(frozen=True)
+class Correlation:
+    """Spearman's rank correlation with a confidence interval from Fisher's z."""
+
+    n: int
+    rho: float | None
+    low: float | None
+    high: float | None
+    p: float | None
+
+
+def spearman(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> Correlation:
+    """Spearman's rho, its two-sided p (scipy) and a CI on Fisher's z scale.
+
+    The interval uses the standard error 1.06 / sqrt(n - 3) of Fieller, Hartley and Pearson
+    (1957) for Spearman's rho, a little wider than Pearson's 1 / sqrt(n - 3). It needs n >= 4
+    and two distinct values on each side; with less, rho and the interval are None.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(x)
+    if n < 4 or len(np.unique(x)) < 2 or len(np.unique(y)) < 2:
+        return Correlation(n, None, None, None, None)
+    result = sps.spearmanr(x, y)
+    rho = float(result.statistic)
+    z = math.atanh(min(max(rho, -0.999999), 0.999999))
+    half = float(sps.norm.ppf(0.5 + confidence / 2)) * 1.06 / math.sqrt(n - 3)
+    return Correlation(n, rho, math.tanh(z - half), math.tanh(z + half), float(result.pvalue))
+
+
 def significant_brackets(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Comparison]:
     return [c for c in comparisons if c.p < alpha]
 
 
-def mos_chart_svg(summaries: Sequence[Summary], comparisons: Sequence[Comparison]) -> str:
+def mos_chart_svg(
+    summaries: Sequence[Summary], comparisons: Sequence[Comparison], ylabel: str = "MOS (95% CI)"
+) -> str:
     """Bar chart of MOS with CI whiskers and significance brackets, as an inline SVG string."""
     import matplotlib
 
@@ -128,7 +167,7 @@ def mos_chart_svg(summaries: Sequence[Summary], comparisons: Sequence[Comparison
         )
         # A "$" in a label would start matplotlib mathtext.
         ax.set_xticks(range(len(shown)), [s.label.replace("$", r"\$") for s in shown])
-        ax.set_ylabel("MOS (95% CI)")
+        ax.set_ylabel(ylabel)
         top = max((s.ci_high or s.mos for s in shown), default=1.0)
         brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
         _draw_brackets(ax, brackets, position, top)

@@ -94,3 +94,25 @@ def test_it_draws_labels_with_markup_characters_literally():
     groups = {"$x$ <b>": [4, 5, 4], "a & b": [1, 2, 1]}
     svg = stats.mos_chart_svg([stats.summarize(k, v) for k, v in groups.items()], stats.compare_all(groups))
     assert "<b>" not in svg and "$x$ &lt;b&gt;" in svg and "a &amp; b" in svg
+
+
+def test_spearman_matches_scipy_and_its_fisher_interval_covers_the_bootstrap():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=40)
+    y = np.round(np.clip(3 - x + rng.normal(scale=1.2, size=40), 1, 5))
+    c = stats.spearman(x, y)
+    expected = sps.spearmanr(x, y)
+    assert c.n == 40 and c.rho == pytest.approx(expected.statistic) and c.p == pytest.approx(expected.pvalue)
+    z, se = math.atanh(c.rho), 1.06 / math.sqrt(37)
+    assert (c.low, c.high) == (pytest.approx(math.tanh(z - 1.96 * se), abs=1e-3),
+                               pytest.approx(math.tanh(z + 1.96 * se), abs=1e-3))
+    boot = sps.bootstrap((x, y), lambda a, b: sps.spearmanr(a, b).statistic, paired=True, vectorized=False,
+                         n_resamples=999, random_state=1, method="percentile").confidence_interval
+    # Same interval within a tenth of its width.
+    assert abs(boot.low - c.low) < 0.1 * (c.high - c.low) + 0.05
+    assert abs(boot.high - c.high) < 0.1 * (c.high - c.low) + 0.05
+
+
+def test_spearman_needs_four_pairs_with_variation():
+    assert stats.spearman([1, 2, 3], [3, 2, 1]).rho is None
+    assert stats.spearman([1, 1, 1, 1], [3, 2, 1, 4]).rho is None

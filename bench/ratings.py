@@ -12,7 +12,8 @@ participant per client, and starts `gunicorn evalsite.wsgi` on a free loopback p
               order through the real view (signed participant cookie, CSRF, form, every rule
               checked, the rating committed before the answer);
      1 and 2 alternate for `--rounds` rounds; each reports its median round;
-  3. replays  each client posts 3 of its accepted ratings again: all must be refused (409).
+  3. replays  each client posts 3 of its accepted clips again with another score: all must be
+              refused (409); the same score again would be answered as stored.
 
 Prints requests/s and p50/p99 latency of each phase, the ratio ratings/trivial (goal >= 40%),
 and checks that every accepted rating is stored exactly once with its score and nothing else is.
@@ -113,6 +114,8 @@ def setup_study(clients: int, ratings: int) -> list[dict]:
         # The audio check and instructions are not what is measured: mark them done.
         Participant.objects.filter(pk=participant.pk).update(audio_check_passed=True,
                                                             training_done_at=timezone.now())
+        # Nor is playback: the clips were served and began playing (they have no duration here).
+        participant.assignments.update(media_served_at=timezone.now(), playback_started_at=timezone.now())
         cookie = services.cookie_name(SLUG)
         response = services.set_participant_cookie(HttpResponse(), SLUG, participant.token)
         signed = response.cookies[cookie].value
@@ -277,8 +280,9 @@ def measure(args, env) -> int:
             record((status, latency))
 
         def replays(client, index, record):
-            for clip in client.spec["clips"][:3]:
-                record(client.request("POST", rate_path, urlencode({"clip": clip, "score": 5})))
+            for n, clip in enumerate(client.spec["clips"][:3]):
+                other = score_of(index, n) % 5 + 1
+                record(client.request("POST", rate_path, urlencode({"clip": clip, "score": other})))
 
         # Rounds alternate, so that a burst of load from elsewhere on the machine hits both alike;
         # each phase reports its median round.

@@ -31,6 +31,21 @@ def envint(name: str, default: str) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
 
 
+def envfloat(name: str, default: str) -> float:
+    value = os.getenv(name, default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.getenv(name, default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
 
@@ -167,6 +182,25 @@ SECURE_PROXY_SSL_HEADER = (
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Participant pages ------------------------------------------------------------------
+# A rating sent sooner after playback began than the clip lasts, less the tolerance (seconds),
+# is refused with a message ("refuse") or stored with Rating.too_fast for screening ("flag").
+RATING_TOO_FAST = envchoice("RATING_TOO_FAST", "refuse", ("refuse", "flag"))
+RATING_PLAY_TOLERANCE_S = envfloat("RATING_PLAY_TOLERANCE_S", "0.5")
+# Origins that may frame the participant pages (Content-Security-Policy frame-ancestors), for
+# MTurk's ExternalQuestion; empty: same origin only. The admin and researcher pages stay DENY.
+PARTICIPANT_FRAME_ANCESTORS = envlist(
+    "PARTICIPANT_FRAME_ANCESTORS", "https://worker.mturk.com,https://workersandbox.mturk.com,https://www.mturk.com"
+)
+for _origin in PARTICIPANT_FRAME_ANCESTORS:
+    if not _origin.startswith(("https://", "http://")) or _origin.count("/") != 2:
+        raise ImproperlyConfigured(f"PARTICIPANT_FRAME_ANCESTORS: {_origin!r} is not an origin like https://host")
+# Where the finish page may send an MTurk assignment (the HIT's turkSubmitTo parameter).
+MTURK_SUBMIT_TO = envlist("MTURK_SUBMIT_TO", "https://www.mturk.com,https://workersandbox.mturk.com")
+# A framed page gets its cookies only when they are SameSite=None, which browsers accept on HTTPS.
+PARTICIPANT_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and SESSION_COOKIE_SECURE else "Lax"
+CSRF_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and CSRF_COOKIE_SECURE else "Lax"
 
 # --- Celery -------------------------------------------------------------------------------
 # No broker configured is the embedded mode: tasks run in the process that calls them

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+handler500 = "evalsite.rating.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("researcher/", include("evalsite.experiments.urls")),

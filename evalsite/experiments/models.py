@@ -140,6 +140,8 @@ class Experiment(models.Model):
     completion_code = models.CharField(max_length=100, blank=True)
     redirect_url = models.URLField(blank=True, help_text="Crowd platform completion URL.")
     seed = models.PositiveIntegerField(default=0)
+    # The next participant's arrival number, taken by one atomic UPDATE so enrolments run in parallel.
+    next_sequence = models.PositiveIntegerField(default=0, editable=False)
     # Participant screening (ITU-T P.808's rules as defaults). An empty limit turns the rule off.
     screen_audio_check = models.BooleanField(
         default=True, help_text="Exclude participants who did not pass the audio check."

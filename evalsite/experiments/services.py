@@ -7,6 +7,7 @@ reasons), so views and admin actions only have to show the message.
 import os
 import subprocess
 import sys
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -192,9 +193,11 @@ def rating_rows(experiment: Experiment):
 
 
 def was_played(rating) -> bool:
-    """Played to its end before it was rated, by the client's word and by the server's clock."""
+    """Played to its end before it was rated, by the client's word and by the server's clock
+    (a rating sent sooner after playback began than the clip lasts is flagged `too_fast`)."""
     played_at = rating.assignment.played_to_end_at
-    return bool(rating.played_to_end and played_at is not None and played_at <= rating.created_at)
+    return bool(rating.played_to_end and not rating.too_fast and played_at is not None
+                and played_at <= rating.created_at)
 
 
 def screening_records(experiment: Experiment, ratings) -> list[screening.ParticipantRecord]:
@@ -289,13 +292,13 @@ def csv_rows(experiment: Experiment):
             _cell(p.platform),
             _cell(p.external_id),
             int(bool(verdicts[p.pk])),
-            " | ".join(verdicts[p.pk]),
+            _cell(" | ".join(verdicts[p.pk])),
             a.position,
             s.token,
             s.role,
-            s.video.name,
-            s.method.label if s.method else "",
-            s.sound.name if s.sound else "",
+            _cell(s.video.name),
+            _cell(s.method.label if s.method else ""),
+            _cell(s.sound.name if s.sound else ""),
             r.score,
             s.expected_score if s.expected_score is not None else "",
             int(was_played(r)),
@@ -308,8 +311,15 @@ def csv_rows(experiment: Experiment):
 
 
 def _cell(text: str) -> str:
-    # Crowd ids come from the entry link: never let a spreadsheet run one as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A text cell a spreadsheet will not run as a formula (crowd ids come from the entry link).
+
+    Spreadsheets read full-width signs as ASCII ones and skip leading blanks, so the check is on
+    the first non-blank character after NFKC normalisation; a cell with a line break is guarded too.
+    """
+    normal = unicodedata.normalize("NFKC", text)
+    if normal.lstrip()[:1] in ("=", "+", "-", "@") or "\n" in normal or "\r" in normal:
+        return "'" + text
+    return text
 
 
 def _iso(value):

@@ -1,5 +1,7 @@
 from django import forms
 
+from .audiocheck import BadAnswer, normalize_answer
+
 SCALE = [(5, "Excellent"), (4, "Good"), (3, "Fair"), (2, "Poor"), (1, "Bad")]
 
 
@@ -14,6 +16,13 @@ class AudioCheckForm(forms.Form):
         "required": "Type the digits you heard.",
         "max_length": "Type only the digits you heard (at most %(limit_value)d characters).",
     })
+
+    def clean_answer(self):
+        # A bad answer is an error on the form, next to the box; it does not count as a try.
+        try:
+            return normalize_answer(self.cleaned_data["answer"])
+        except BadAnswer as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class ClipForm(forms.Form):

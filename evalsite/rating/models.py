@@ -23,6 +23,7 @@ class Participant(models.Model):
     # The secret that identifies the participant's session; never shown to others.
     token = models.CharField(max_length=64, unique=True, default=new_participant_token)
     platform = models.CharField(max_length=20, blank=True, help_text="prolific, mturk, lab...")
+    # Crowd ids are stored whole; longer ones are refused at entry (services.MAX_ID_LENGTH).
     external_id = models.CharField(max_length=200, blank=True, help_text="PROLIFIC_PID, workerId")
     study_id = models.CharField(max_length=200, blank=True)
     session_id = models.CharField(max_length=200, blank=True)
@@ -65,7 +66,10 @@ class Assignment(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments")
     stimulus = models.ForeignKey("experiments.Stimulus", on_delete=models.PROTECT, related_name="assignments")
     position = models.PositiveIntegerField()
+    # Server-side clock of the clip: page first served, media first served, playback first began.
     shown_at = models.DateTimeField(null=True, blank=True)
+    media_served_at = models.DateTimeField(null=True, blank=True)
+    playback_started_at = models.DateTimeField(null=True, blank=True)
     played_to_end_at = models.DateTimeField(null=True, blank=True)
     play_count = models.PositiveIntegerField(default=0)
 
@@ -94,6 +98,8 @@ class Rating(models.Model):
     )
     played_to_end = models.BooleanField(default=False)
     time_on_page_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Sent sooner after playback began than the clip lasts (kept only when RATING_TOO_FAST=flag).
+    too_fast = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -8,7 +8,7 @@ import functools
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ COOKIE_SALT = "evalsite.rating.participant"
 COOKIE_MAX_AGE = 60 * 60 * 24 * 30
 ALREADY_RATED = "You have already rated this clip; each clip is rated once."
 CLOSED = "This study is closed: it does not accept participants or ratings now."
+NOT_OPEN_YET = "This study is not open yet. Please come back when the researcher has opened it."
 # Entry-link parameters of the crowd platforms: (platform, worker id, study id, session id).
 PLATFORMS = [
     ("prolific", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
@@ -29,15 +30,19 @@ PLATFORMS = [
 ]
 MAX_PARAMS = 30
 MAX_PARAM_LENGTH = 200
+# Worker, study and session ids are stored whole (Participant.external_id etc. hold this many
+# characters); a longer one is refused, never cut, so that two ids never merge into one person.
+MAX_ID_LENGTH = Participant._meta.get_field("external_id").max_length
 
 
 class Refused(Exception):
     """A request that is turned down with a message for the participant and an HTTP status."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, title: str = "That did not work"):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.title = title
 
 
 # --- the study and the participant's session -------------------------------------------------
@@ -47,9 +52,15 @@ def open_experiment(slug: str) -> Experiment:
     experiment = Experiment.objects.filter(slug=slug).first()
     if experiment is None:
         raise Http404("No study with this link.")
-    if not experiment.is_open:
-        raise Refused(CLOSED, 403)
+    refuse_unless_open(experiment)
     return experiment
+
+
+def refuse_unless_open(experiment: Experiment) -> None:
+    if experiment.status == Experiment.Status.DRAFT:
+        raise Refused(NOT_OPEN_YET, 403, title="Not open yet")
+    if not experiment.is_open:
+        raise Refused(CLOSED, 403, title="This study is closed")
 
 
 def cookie_name(slug: str) -> str:
@@ -75,8 +86,7 @@ def require_participant(request, slug: str) -> Participant:
         else None
     )
     experiment = participant.experiment if participant else open_experiment(slug)
-    if not experiment.is_open:
-        raise Refused(CLOSED, 403)
+    refuse_unless_open(experiment)
     if participant is None:
         raise Refused(
             "We could not find your session for this study (missing or unknown participant token). "
@@ -98,7 +108,7 @@ def set_participant_cookie(response, slug: str, token: str):
         salt=COOKIE_SALT,
         max_age=COOKIE_MAX_AGE,
         httponly=True,
-        samesite="Lax",
+        samesite=settings.PARTICIPANT_COOKIE_SAMESITE,
         secure=settings.SESSION_COOKIE_SECURE,
     )
     return response
@@ -115,17 +125,29 @@ def participant_by_token(experiment, token: str) -> Participant:
 
 
 def entry_params(query) -> dict:
-    """Platform, ids and every parameter of the entry link, bounded in number and length."""
+    """Platform, ids and every parameter of the entry link, bounded in number and length.
+
+    Other parameters are kept to MAX_PARAM_LENGTH characters; a crowd id longer than
+    MAX_ID_LENGTH is refused (400) with a message naming the parameter.
+    """
+    for _, *names in PLATFORMS:
+        for name in names:
+            if len(str(query.get(name, ""))) > MAX_ID_LENGTH:
+                raise Refused(
+                    f"The {name} in this link is longer than {MAX_ID_LENGTH} characters, which this "
+                    "study cannot store whole. Please contact the researcher.",
+                    400,
+                )
     params = {}
     for key in list(query.keys())[:MAX_PARAMS]:
         params[str(key)[:MAX_PARAM_LENGTH]] = str(query.get(key, ""))[:MAX_PARAM_LENGTH]
     for platform, worker, study, session in PLATFORMS:
-        if params.get(worker):
+        if query.get(worker):
             return {
                 "platform": platform,
-                "external_id": params[worker],
-                "study_id": params.get(study, ""),
-                "session_id": params.get(session, ""),
+                "external_id": str(query.get(worker)),
+                "study_id": str(query.get(study, "")),
+                "session_id": str(query.get(session, "")),
                 "params": params,
             }
     return {"platform": "direct", "external_id": "", "study_id": "", "session_id": "", "params": params}
@@ -145,24 +167,36 @@ def returning_participant(experiment, entry: dict) -> Participant | None:
 
 
 def enroll(experiment: Experiment, entry: dict, user_agent: str = "") -> Participant:
-    """Creates the participant and their assignment list at once, or returns the crowd worker's own."""
+    """Creates the participant and their assignment list at once, or returns the crowd worker's own.
+
+    Nothing is locked for the length of an enrolment: the arrival number comes from one atomic
+    UPDATE of `Experiment.next_sequence`, and the participant with their assignments is one
+    transaction. A crowd worker whose tabs race is kept to one participant by the database
+    (`unique_crowd_participant`); the loser's number is then left unused.
+    """
+    existing = returning_participant(experiment, entry)
+    if existing is not None:
+        return existing
+    if experiment.participants.finished().count() >= experiment.participants_wanted:
+        raise Refused("This study already has all the participants it needs. Thank you!", 403)
+    pools = clip_pools(experiment)
+    if not plan_for(experiment, pools, 0):
+        raise Refused("This study has no clips ready yet. Please try again later.", 503)
+    sequence = take_sequence(experiment)
+    clips = plan_for(experiment, pools, sequence)
     try:
         with transaction.atomic():
-            # The lock serialises enrolments: sequence numbers (Latin-square rows) stay dense.
-            locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
-            existing = returning_participant(locked, entry)
-            if existing is not None:
-                return existing
-            if locked.participants.finished().count() >= locked.participants_wanted:
-                raise Refused("This study already has all the participants it needs. Thank you!", 403)
             participant = Participant.objects.create(
-                experiment=locked,
-                sequence=locked.participants.count(),
+                experiment=experiment,
+                sequence=sequence,
                 user_agent=user_agent[:400],
                 consented_at=timezone.now(),
                 **entry,
             )
-            create_assignments(participant)
+            Assignment.objects.bulk_create(
+                Assignment(participant=participant, stimulus_id=clip.pk, position=position)
+                for position, clip in enumerate(clips)
+            )
             return participant
     except IntegrityError:
         # Two tabs of the same crowd worker raced; the other one won, and that one is theirs.
@@ -172,32 +206,47 @@ def enroll(experiment: Experiment, entry: dict, user_agent: str = "") -> Partici
         return existing
 
 
+def take_sequence(experiment: Experiment) -> int:
+    """The next arrival number of the study: one UPDATE, its row lock held only for itself."""
+    table = connection.ops.quote_name(Experiment._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_sequence = next_sequence + 1 WHERE id = %s RETURNING next_sequence - 1",
+            [experiment.pk],
+        )
+        return cursor.fetchone()[0]
+
+
 def _clips(stimuli) -> list[Clip]:
     return [Clip(s.pk, s.video_id, s.method_id) for s in stimuli]
 
 
-def assignment_plan(experiment: Experiment, sequence: int) -> list[Clip]:
-    ready = Stimulus.objects.ready().filter(experiment=experiment).order_by("pk")
+def clip_pools(experiment: Experiment) -> dict:
+    """The ready stimuli and the methods a plan draws from, read once per enrolment."""
+    ready = list(Stimulus.objects.ready().filter(experiment=experiment).order_by("pk")
+                 .only("pk", "video_id", "method_id", "role"))
+    return {
+        "methods": list(Method.objects.filter(experiment=experiment).values_list("pk", flat=True)),
+        **{role: _clips(s for s in ready if s.role == role)
+           for role in (Stimulus.Role.TEST, Stimulus.Role.GOLD, Stimulus.Role.TRAP)},
+    }
+
+
+def plan_for(experiment: Experiment, pools: dict, sequence: int) -> list[Clip]:
     return plan(
         experiment.design,
-        _clips(ready.filter(role=Stimulus.Role.TEST)),
-        methods=list(Method.objects.filter(experiment=experiment).values_list("pk", flat=True)),
+        pools[Stimulus.Role.TEST],
+        methods=pools["methods"],
         seed=experiment.seed,
         sequence=sequence,
         clips=experiment.clips_per_participant,
-        gold=(_clips(ready.filter(role=Stimulus.Role.GOLD)), experiment.gold_clips),
-        trap=(_clips(ready.filter(role=Stimulus.Role.TRAP)), experiment.trap_clips),
+        gold=(pools[Stimulus.Role.GOLD], experiment.gold_clips),
+        trap=(pools[Stimulus.Role.TRAP], experiment.trap_clips),
     )
 
 
-def create_assignments(participant: Participant) -> None:
-    clips = assignment_plan(participant.experiment, participant.sequence)
-    if not clips:
-        raise Refused("This study has no clips ready yet. Please try again later.", 503)
-    Assignment.objects.bulk_create(
-        Assignment(participant=participant, stimulus_id=clip.pk, position=position)
-        for position, clip in enumerate(clips)
-    )
+def assignment_plan(experiment: Experiment, sequence: int) -> list[Clip]:
+    return plan_for(experiment, clip_pools(experiment), sequence)
 
 
 # --- where the participant is ---------------------------------------------------------------
@@ -229,11 +278,47 @@ def training_stimuli(experiment):
     return ready.order_by("pk")[: experiment.training_clips]
 
 
+# What each kind of training clip (the kind closes its label, see workers.build.control) shows the
+# participant about the scale, as the training of ITU-T P.808 presents the ends of the scale.
+TRAINING_CAPTIONS = {
+    "original": ("An example of a good match",
+                 "The video's own sound. A match like this deserves 4 (Good) or 5 (Excellent)."),
+    "gold": ("An example of a poor match",
+             "Noise that has nothing to do with the video. A match like this deserves 1 (Bad)."),
+    "random": ("An example of a sound picked at random",
+               "It may fit a little or not at all: rate what you hear and see."),
+}
+
+
+def training_examples(experiment) -> list[tuple[Stimulus, str, str]]:
+    """(stimulus, title, explanation) for each training clip shown with the instructions."""
+    examples = []
+    for stimulus in training_stimuli(experiment):
+        kind = stimulus.label.rsplit(": ", 1)[-1]
+        title, text = TRAINING_CAPTIONS.get(kind, ("An example clip", "Watch it to the end."))
+        examples.append((stimulus, title, text))
+    return examples
+
+
 def finish_training(participant: Participant) -> None:
     require_step(participant, "rating:training")
     Participant.objects.filter(pk=participant.pk, training_done_at__isnull=True).update(
         training_done_at=timezone.now()
     )
+
+
+def mturk_submission(participant: Participant) -> dict | None:
+    """Where and what the finish page posts for an MTurk ExternalQuestion HIT, or None.
+
+    MTurk passes `turkSubmitTo` (its own origin) and `assignmentId`; only origins listed in
+    MTURK_SUBMIT_TO are used, so an entry link cannot send the form elsewhere.
+    """
+    submit_to = participant.params.get("turkSubmitTo", "").rstrip("/")
+    if participant.platform != "mturk" or not participant.session_id:
+        return None
+    if submit_to not in [origin.rstrip("/") for origin in settings.MTURK_SUBMIT_TO]:
+        return None
+    return {"action": f"{submit_to}/mturk/externalSubmit", "assignment_id": participant.session_id}
 
 
 def finish(participant: Participant) -> bool:
@@ -297,6 +382,24 @@ def _assigned(participant: Participant, clip):
     return Assignment.objects.filter(participant=participant, stimulus__token=clip)
 
 
+def record_started(participant: Participant, clip) -> None:
+    """Playback began in the participant's player: the server's clock of the minimum listening time.
+
+    Only the first start counts (a replay does not restart it), and only once the clip's media
+    was served to this participant.
+    """
+    assigned = _assigned(participant, clip).filter(rating__isnull=True)
+    now = timezone.now()
+    if assigned.filter(playback_started_at__isnull=True, media_served_at__isnull=False).update(
+        playback_started_at=now
+    ):
+        return
+    if not assigned.exists():
+        raise Refused("This clip is not in your list of clips to rate.", 403)
+    if not assigned.filter(media_served_at__isnull=False).exists():
+        raise Refused("The clip has not been loaded yet. Please reload the page.", 409)
+
+
 def record_played(participant: Participant, clip) -> None:
     """The clip reached its end in the participant's player (posted by the page's script)."""
     now = timezone.now()
@@ -316,10 +419,10 @@ def rating_target(token: str | None, slug: str, clip):
     if not token:
         return None
     return (
-        Assignment.objects.select_related("participant__experiment")
+        Assignment.objects.select_related("participant__experiment", "stimulus")
         .filter(participant__token=token, participant__experiment__slug=slug, stimulus__token=clip)
         .annotate(
-            rated=Exists(Rating.objects.filter(assignment=OuterRef("pk"))),
+            rated_score=Subquery(Rating.objects.filter(assignment=OuterRef("pk")).values("score")[:1]),
             earlier_unrated=Exists(unrated_before(OuterRef("participant"), OuterRef("position"))),
         )
         .first()
@@ -343,25 +446,54 @@ def submit_rating(request, slug: str, clip, score: int, fast: bool = True) -> in
         require_participant(request, slug)  # no study, a closed one, or no participant: say which
         raise Refused("This clip is not in your list of clips to rate.", 403)
     participant = assignment.participant
-    if not participant.experiment.is_open:
-        raise Refused(CLOSED, 403)
+    refuse_unless_open(participant.experiment)
     if participant.audio_check_passed is None or participant.training_done_at is None:
         raise Refused("Please finish the audio check and the instructions first.", 409)
-    if assignment.rated:
+    if assignment.rated_score is not None:
+        if assignment.rated_score == score:
+            return assignment.rating.pk  # a resent submission (its answer was lost): success again
         raise Refused(ALREADY_RATED, 409)
     if assignment.earlier_unrated:
         raise Refused("Please rate the clips in the order they are shown.", 409)
     now = timezone.now()
+    too_fast = listening_shortfall(assignment, now)
+    if too_fast is not None and too_fast_policy() == "refuse":
+        raise Refused(too_fast, 409)
     try:
         return _insert_once(
             assignment=assignment,
             score=score,
             played_to_end=assignment.played_to_end_at is not None,
             time_on_page_ms=max(0, int((now - (assignment.shown_at or now)).total_seconds() * 1000)),
+            too_fast=too_fast is not None,
         ).pk
     except IntegrityError:
         # The OneToOne constraint settled a race between two submissions of the same clip.
+        stored = Rating.objects.filter(assignment=assignment).values_list("pk", "score").first()
+        if stored and stored[1] == score:
+            return stored[0]
         raise Refused(ALREADY_RATED, 409) from None
+
+
+def too_fast_policy() -> str:
+    return settings.RATING_TOO_FAST
+
+
+def listening_shortfall(assignment: Assignment, now) -> str | None:
+    """Why this rating comes sooner than the clip allows, or None when it does not.
+
+    The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when the
+    server recorded the start of playback; a clip whose media was never served, or whose
+    playback never began, has not been heard at all.
+    """
+    if assignment.media_served_at is None or assignment.playback_started_at is None:
+        return "Please play the clip to the end before you rate it."
+    duration = assignment.stimulus.duration or 0.0
+    elapsed = (now - assignment.playback_started_at).total_seconds()
+    if elapsed < duration - settings.RATING_PLAY_TOLERANCE_S:
+        return (f"You rated this clip {elapsed:.1f} s after it began playing, but it lasts "
+                f"{duration:.1f} s. Please play it to the end, then rate it.")
+    return None
 
 
 @functools.cache
@@ -375,10 +507,15 @@ def _fast_sql() -> str:
     }
     return """
 WITH target AS (
-    SELECT a.id, a.played_to_end_at, a.shown_at
+    SELECT a.id, a.played_to_end_at, a.shown_at,
+           -- listening_shortfall(): never served, never started, or sooner than the clip lasts
+           (a.media_served_at IS NULL OR a.playback_started_at IS NULL
+            OR EXTRACT(EPOCH FROM %(now)s - a.playback_started_at)
+               < COALESCE(s.duration, 0) - %(tolerance)s) AS too_fast
     FROM {assignment} a
     JOIN {participant} p ON p.id = a.participant_id
     JOIN {experiment} e ON e.id = p.experiment_id
+    JOIN {stimulus} s ON s.id = a.stimulus_id
     -- The clip first: a planner with stale statistics would otherwise walk all the assignments.
     WHERE a.stimulus_id = (SELECT id FROM {stimulus} WHERE token = %(clip)s)
       AND p.token = %(token)s AND e.slug = %(slug)s AND e.status = %(open)s
@@ -388,17 +525,20 @@ WITH target AS (
           WHERE b.participant_id = a.participant_id AND b.position < a.position
             AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = b.id))
 )
-INSERT INTO {rating} (assignment_id, score, played_to_end, time_on_page_ms, created_at)
+INSERT INTO {rating} (assignment_id, score, played_to_end, time_on_page_ms, too_fast, created_at)
 SELECT id, %(score)s, played_to_end_at IS NOT NULL,
-       GREATEST(0, (EXTRACT(EPOCH FROM %(now)s - COALESCE(shown_at, %(now)s)) * 1000)::integer), %(now)s
+       GREATEST(0, (EXTRACT(EPOCH FROM %(now)s - COALESCE(shown_at, %(now)s)) * 1000)::integer),
+       too_fast, %(now)s
 FROM target
+WHERE NOT (too_fast AND %(refuse)s)
 ON CONFLICT (assignment_id) DO NOTHING
 RETURNING id""".format(**tables)
 
 
 def _fast_insert(token: str, slug: str, clip, score: int) -> int | None:
     params = {"token": token, "slug": slug, "clip": clip, "score": score, "now": timezone.now(),
-              "open": Experiment.Status.OPEN.value}
+              "open": Experiment.Status.OPEN.value, "tolerance": settings.RATING_PLAY_TOLERANCE_S,
+              "refuse": too_fast_policy() == "refuse"}
     # Autocommit: the statement is its own transaction and durable once it returns.
     with connection.cursor() as cursor:
         cursor.execute(_fast_sql(), params)
@@ -424,6 +564,8 @@ def clip_for_participant(request, token) -> Stimulus:
     participant = require_participant(request, stimulus.experiment.slug)
     if stimulus.role == Stimulus.Role.TRAINING:
         return stimulus
-    if not Assignment.objects.filter(participant=participant, stimulus=stimulus).exists():
-        raise Refused("This clip is not in your list of clips.", 403)
+    assigned = Assignment.objects.filter(participant=participant, stimulus=stimulus)
+    if not assigned.filter(media_served_at__isnull=True).update(media_served_at=timezone.now()):
+        if not assigned.exists():
+            raise Refused("This clip is not in your list of clips.", 403)
     return stimulus

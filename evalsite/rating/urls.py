@@ -11,6 +11,7 @@ urlpatterns = [
     path("s/<slug:slug>/audio-check.wav", views.audio_check_clip, name="audio_check_clip"),
     path("s/<slug:slug>/instructions/", views.training, name="training"),
     path("s/<slug:slug>/rate/", views.rate, name="rate"),
+    path("s/<slug:slug>/started/", views.started, name="started"),
     path("s/<slug:slug>/played/", views.played, name="played"),
     path("s/<slug:slug>/done/", views.done, name="done"),
     path("clip/<uuid:token>", views.clip, name="clip"),

@@ -1,11 +1,15 @@
 """Participant pages. Thin: forms validate, `services` decides, a Refused becomes a clear 4xx page."""
 
 import functools
+import sys
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve, reverse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -14,17 +18,62 @@ from .forms import SCALE, AudioCheckForm, ClipForm, ConsentForm, RatingForm, fir
 from .media import ranged_file_response
 
 
+def framable(response):
+    """A participant page may be framed by the crowd platforms (MTurk's ExternalQuestion) listed
+    in PARTICIPANT_FRAME_ANCESTORS; every other page keeps X-Frame-Options: DENY."""
+    ancestors = " ".join(["'self'", *settings.PARTICIPANT_FRAME_ANCESTORS])
+    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    response.xframe_options_exempt = True
+    return response
+
+
 def refusals(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
         except services.Refused as refused:
             slug = kwargs.get("slug")
-            return render(request, "rating/refused.html", {"message": refused.message, "slug": slug},
-                          status=refused.status)
+            response = render(request, "rating/refused.html",
+                              {"message": refused.message, "slug": slug, "title": refused.title},
+                              status=refused.status)
+        return framable(response)
 
     return never_cache(wrapper)
+
+
+def is_outage(exc) -> bool:
+    """A database or broker that cannot be reached (the error itself, or what caused it)."""
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    kinds = (OperationalError, InterfaceError, BrokerError, RedisConnectionError, ConnectionError)
+    while exc is not None:
+        if isinstance(exc, kinds):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def is_participant_page(request) -> bool:
+    try:
+        return resolve(request.path_info).namespace == "rating"
+    except Resolver404:
+        return False
+
+
+def server_error(request):
+    """The site's 500 handler: on a participant page, a database or broker outage gets a 503
+    page in the participant pages' style, with a retry button and no technical detail."""
+    if not (is_outage(sys.exc_info()[1]) and is_participant_page(request)):
+        return defaults.server_error(request)
+    # Rendered without context processors: they could need the database that is down.
+    html = render_to_string("rating/outage.html", {"path": request.path})
+    response = HttpResponse(html, status=503)
+    response["Retry-After"] = "10"
+    response["Cache-Control"] = "no-store"
+    return framable(response)
 
 
 def to_step(participant):
@@ -122,8 +171,9 @@ def training(request, slug):
         return to_step(participant)
     if services.next_step(participant) != "rating:training":
         return to_step(participant)
-    clips = services.training_stimuli(experiment)
-    return render(request, "rating/training.html", {"experiment": experiment, "clips": clips, "scale": SCALE})
+    examples = services.training_examples(experiment)
+    context = {"experiment": experiment, "examples": examples, "scale": SCALE}
+    return render(request, "rating/training.html", context)
 
 
 @refusals
@@ -161,15 +211,22 @@ def _rate_page(request, experiment, participant, error="", status=200):
     return render(request, "rating/rate.html", context, status=status)
 
 
-@refusals
-@require_POST
-def played(request, slug):
-    participant = services.require_participant(request, slug)
-    form = ClipForm(request.POST)
-    if not form.is_valid():
-        raise services.Refused(first_error(form), 400)
-    services.record_played(participant, form.cleaned_data["clip"])
-    return HttpResponse(status=204)
+def _clip_event(record):
+    @refusals
+    @require_POST
+    def view(request, slug):
+        participant = services.require_participant(request, slug)
+        form = ClipForm(request.POST)
+        if not form.is_valid():
+            raise services.Refused(first_error(form), 400)
+        record(participant, form.cleaned_data["clip"])
+        return HttpResponse(status=204)
+
+    return view
+
+
+started = _clip_event(services.record_started)
+played = _clip_event(services.record_played)
 
 
 @refusals
@@ -179,7 +236,8 @@ def done(request, slug):
     experiment = participant.experiment
     if not services.finish(participant):
         return to_step(participant)
-    return render(request, "rating/done.html", {"experiment": experiment})
+    context = {"experiment": experiment, "mturk": services.mturk_submission(participant)}
+    return render(request, "rating/done.html", context)
 
 
 @refusals

@@ -171,11 +171,19 @@ class Walk:
     def current(self):
         return self.participant.assignments.filter(rating__isnull=True).order_by("position").first()
 
+    def start(self, assignment):
+        """What the page does when playback begins: fetch the clip, tell the server it started."""
+        media = self.client.get(reverse("rating:clip", args=[assignment.stimulus.token]))
+        assert media.status_code == 200
+        b"".join(media.streaming_content)
+        return self.client.post(self.url("started"), {"clip": str(assignment.stimulus.token)})
+
     def played(self, assignment):
         return self.client.post(self.url("played"), {"clip": str(assignment.stimulus.token)})
 
     def rate(self, assignment, score, play=True):
         if play:
+            self.start(assignment)
             self.played(assignment)
         return self.client.post(self.url("rate"), {"clip": str(assignment.stimulus.token), "score": score})
 

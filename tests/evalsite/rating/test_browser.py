@@ -29,7 +29,7 @@ def rate_current_clip(page, participant):
     assignment = participant.assignments.filter(rating__isnull=True).order_by("position").first()
     submit = page.locator("#submit")
     expect(submit).to_be_disabled()
-    page.locator("#clip").evaluate("v => v.play()")
+    page.get_by_role("button", name="Play", exact=True).click()
     disabled, ended = page.evaluate(
         "() => [document.getElementById('submit').disabled, document.getElementById('clip').ended]"
     )

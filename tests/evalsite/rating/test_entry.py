@@ -62,12 +62,14 @@ def test_it_refuses_to_start_without_consent(client, make_study):
 
 
 def test_it_refuses_a_closed_or_draft_study(client, make_study):
-    for status, slug in [(Experiment.Status.CLOSED, "closed"), (Experiment.Status.DRAFT, "draft")]:
+    for status, slug, says in [(Experiment.Status.CLOSED, "closed", b"This study is closed"),
+                               (Experiment.Status.DRAFT, "draft", b"This study is not open yet")]:
         experiment = make_study(slug=slug, status=status)
         url = reverse("rating:entry", args=[experiment.slug])
         assert client.get(url).status_code == 403
         response = client.post(url, {"consent": "on"})
-        assert response.status_code == 403 and b"This study is closed" in response.content
+        assert response.status_code == 403 and says in response.content, slug
+    assert b"<h1>Not open yet</h1>" in client.get(reverse("rating:entry", args=["draft"])).content
     assert not Participant.objects.exists()
 
 

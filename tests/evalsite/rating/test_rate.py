@@ -43,9 +43,18 @@ def test_it_stores_a_rating_and_redirects_to_the_next_clip(client, rater):
     assert "Clip 2 of 6" in client.get(rater.url("rate")).content.decode()
 
 
-def test_it_records_a_clip_rated_before_it_was_played(client, rater):
+def test_it_refuses_a_clip_rated_before_it_was_played(client, rater):
+    before = snapshot()
+    response = rater.rate(rater.current(), 3, play=False)
+    assert response.status_code == 409 and b"Please play the clip to the end" in response.content
+    assert snapshot() == before
+
+
+def test_it_flags_a_clip_rated_before_it_was_played_when_so_configured(client, rater, settings):
+    settings.RATING_TOO_FAST = "flag"
     rater.rate(rater.current(), 3, play=False)
-    assert Rating.objects.get().played_to_end is False
+    rating = Rating.objects.get()
+    assert (rating.played_to_end, rating.too_fast) == (False, True)
 
 
 def test_it_records_when_a_clip_played_to_its_end(client, rater):
@@ -129,14 +138,25 @@ def test_it_refuses_a_training_clip_or_an_unknown_clip_id(client, rater):
     assert snapshot() == before
 
 
-def test_it_refuses_a_duplicate_or_replayed_submission(client, rater):
+def test_it_refuses_a_second_submission_with_another_score(client, rater):
     first = rater.current()
     rater.rate(first, 2)
     before = snapshot()
-    response = rater.rate(first, 5, play=False)  # the same POST again, with another score
+    response = rater.rate(first, 5, play=False)  # the same clip again, with another score
     assert response.status_code == 409 and b"already rated" in response.content
     assert snapshot() == before
     assert Rating.objects.get().score == 2
+
+
+def test_it_answers_a_resent_submission_as_the_first_time(client, rater):
+    # The first answer was lost (connection dropped) and the browser sends the same POST again.
+    first = rater.current()
+    assert rater.rate(first, 2)["Location"] == rater.url("rate")
+    before = snapshot()
+    response = rater.rate(first, 2, play=False)
+    assert response.status_code == 302 and response["Location"] == rater.url("rate")
+    assert snapshot() == before
+    assert "Clip 2 of 6" in client.get(rater.url("rate")).content.decode()
 
 
 def test_it_refuses_a_clip_out_of_order(client, rater):
@@ -185,6 +205,7 @@ def test_it_stores_exactly_one_of_many_simultaneous_submissions(transactional_db
 
     from evalsite.rating import services
 
+    rater.start(rater.current())
     token = rater.current().stimulus.token
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in rater.client.cookies.items()}
@@ -206,8 +227,10 @@ def test_it_stores_exactly_one_of_many_simultaneous_submissions(transactional_db
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes, key=str) == [409] * 7 + ["stored"]
-    assert Rating.objects.filter(assignment__stimulus__token=token).count() == 1
+    stored = Rating.objects.get(assignment__stimulus__token=token).score
+    # Every submission of the stored score is answered as stored (a resend), every other refused.
+    same = sum(1 for i in range(8) if 1 + i % 5 == stored)
+    assert sorted(outcomes, key=str) == [409] * (8 - same) + ["stored"] * same
 
 
 def test_it_shows_the_completion_code_once_every_clip_is_rated(client, rater):
@@ -243,6 +266,7 @@ def test_it_stores_the_same_rating_through_either_write_path(client, rater, fast
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
     first = rater.current()
     client.get(rater.url("rate"))  # shown
+    rater.start(first)
     rater.played(first)
     services.submit_rating(request, rater.slug, first.stimulus.token, 4, fast=fast)
     rating = Rating.objects.get()
@@ -253,4 +277,5 @@ def test_it_stores_the_same_rating_through_either_write_path(client, rater, fast
         services.submit_rating(request, rater.slug, third.stimulus.token, 4, fast=fast)
     with pytest.raises(services.Refused, match="already rated"):
         services.submit_rating(request, rater.slug, first.stimulus.token, 1, fast=fast)
+    assert services.submit_rating(request, rater.slug, first.stimulus.token, 4, fast=fast) == rating.pk
     assert Rating.objects.count() == 1

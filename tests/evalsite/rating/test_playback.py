@@ -1,0 +1,83 @@
+"""The minimum listening time: the server's clock from the start of playback to the rating."""
+
+import time
+
+import pytest
+
+from evalsite.experiments.models import Stimulus
+from evalsite.rating.models import Assignment, Rating
+
+
+@pytest.fixture
+def rater(client, make_study, walk, settings):
+    settings.RATING_PLAY_TOLERANCE_S = 0.5
+    w = walk(make_study(slug="timed"))
+    w.to_rating()
+    return w
+
+
+def lasting(assignment, seconds):
+    Stimulus.objects.filter(pk=assignment.stimulus_id).update(duration=seconds)
+    return assignment
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_it_refuses_a_rating_sent_sooner_than_the_clip_lasts(client, rater, fast):
+    from django.http import HttpRequest
+
+    from evalsite.rating import services
+
+    first = lasting(rater.current(), 6.4)
+    client.get(rater.url("rate"))
+    assert rater.start(first).status_code == 204
+    assert rater.played(first).status_code == 204  # the client's claim alone is not enough
+    request = HttpRequest()
+    request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
+    with pytest.raises(services.Refused) as refused:
+        services.submit_rating(request, rater.slug, first.stimulus.token, 4, fast=fast)
+    assert refused.value.status == 409
+    assert "it lasts 6.4 s. Please play it to the end" in refused.value.message
+    assert not Rating.objects.exists()
+
+
+def test_it_answers_a_fast_post_with_a_clear_message_on_the_rating_page(client, rater):
+    first = lasting(rater.current(), 6.4)
+    response = rater.rate(first, 4)
+    assert response.status_code == 409
+    assert b"but it lasts 6.4 s. Please play it to the end, then rate it." in response.content
+    assert not Rating.objects.exists()
+
+
+def test_it_stores_a_rating_sent_once_the_clip_had_time_to_play(client, rater):
+    first = lasting(rater.current(), 1.0)
+    rater.start(first)
+    rater.played(first)
+    time.sleep(0.55)  # duration less the 0.5 s tolerance
+    response = client.post(rater.url("rate"), {"clip": str(first.stimulus.token), "score": 4})
+    assert response.status_code == 302
+    rating = Rating.objects.get()
+    assert (rating.score, rating.played_to_end, rating.too_fast) == (4, True, False)
+
+
+def test_it_flags_a_fast_rating_for_screening_when_so_configured(client, rater, settings):
+    from evalsite.experiments.services import csv_rows, was_played
+
+    settings.RATING_TOO_FAST = "flag"
+    first = lasting(rater.current(), 6.4)
+    assert rater.rate(first, 4).status_code == 302
+    rating = Rating.objects.get()
+    assert (rating.played_to_end, rating.too_fast) == (True, True)
+    assert not was_played(rating)
+    header, row = list(csv_rows(rater.experiment))[:2]
+    assert row[header.index("played_to_end")] == 0
+
+
+def test_it_counts_from_the_first_start_and_only_after_the_media_was_served(client, rater):
+    first = rater.current()
+    response = client.post(rater.url("started"), {"clip": str(first.stimulus.token)})
+    assert response.status_code == 409 and b"has not been loaded yet" in response.content
+    rater.start(first)
+    started = Assignment.objects.get(pk=first.pk).playback_started_at
+    assert started is not None and Assignment.objects.get(pk=first.pk).media_served_at <= started
+    rater.start(first)  # a replay does not restart the clock
+    assert Assignment.objects.get(pk=first.pk).playback_started_at == started

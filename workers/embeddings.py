@@ -89,7 +89,7 @@ def embed_library(model, items: list[SoundItem], progress: bool = False) -> Libr
 def sound_window(path: Path, preset) -> np.ndarray:
     """The sound as the audio encoder's input: preset.samples long, from the file's start,
     padded with silence (library sounds are usually shorter than a 6.4 s sample)."""
-    from retrieval.data.decode import decode_audio
+    from media import decode_audio
 
     wave = decode_audio(path, preset.sample_rate)
     out = np.zeros(preset.samples, np.float32)

@@ -1,9 +1,9 @@
 """Muxing a sound into a video: probe, align, mix, loudness-match, and write a browser-ready MP4.
 
-No Django here: the tasks pass file paths and numbers. The soundtrack is computed in numpy and
-handed to one ffmpeg call that copies the H.264 video stream as it is; other codecs are
-re-encoded to H.264 with moviepy. Every output is stripped of metadata so that nothing in the
-file names the method or the source.
+No Django here: the tasks pass file paths and numbers; probing and decoding are the `media`
+module's. The soundtrack is computed in numpy and handed to one ffmpeg call that copies the H.264
+video stream as it is; other codecs are re-encoded to H.264 with moviepy. Every output is stripped
+of metadata so that nothing in the file names the method or the source.
 """
 
 import os
@@ -17,6 +17,7 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
+from media import MediaError, MediaInfo, decode_audio, open_media, probe
 from workers import audio
 
 SAMPLE_RATE = 48_000
@@ -30,23 +31,13 @@ CLEAN_OUTPUT = [
 ]  # fmt: skip
 
 
-class MuxError(ValueError):
-    """A bad input for muxing; the message names the file."""
+class MuxError(MediaError):
+    """A mux that failed; the message names the file."""
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    duration: float
-    width: int
-    height: int
-    fps: float
-    codec: str
-    pix_fmt: str
-    has_audio: bool
-
-    @property
-    def copyable(self) -> bool:
-        return (self.codec, self.pix_fmt) in COPYABLE
+def copyable(info: MediaInfo) -> bool:
+    """Whether the video stream goes into the output as it is (browsers play it)."""
+    return info.video is not None and (info.video.codec, info.video.pix_fmt) in COPYABLE
 
 
 @dataclass(frozen=True)
@@ -57,55 +48,26 @@ class MixSpec:
     loudness_lufs: float = -23.0
 
 
-def probe_video(path: str | Path) -> VideoInfo:
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise MuxError(f"{path}: no video stream")
-            stream = container.streams.video[0]
-            if stream.duration is not None and stream.time_base is not None:
-                duration = float(stream.duration * stream.time_base)
-            elif container.duration:
-                duration = container.duration / 1_000_000
-            else:
-                raise MuxError(f"{path}: unknown duration")
-            return VideoInfo(
-                duration=duration,
-                width=stream.codec_context.width,
-                height=stream.codec_context.height,
-                fps=float(stream.average_rate or stream.guessed_rate or 0),
-                codec=stream.codec_context.name,
-                pix_fmt=stream.codec_context.pix_fmt or "",
-                has_audio=bool(container.streams.audio),
-            )
-    except av.error.FFmpegError as exc:
-        raise MuxError(f"{path}: not a readable video ({exc})") from None
+def probe_video(path: str | Path) -> MediaInfo:
+    """The video's streams (media.probe); one without a picture or a duration is a MediaError."""
+    info = probe(path)
+    if info.video is None:
+        raise MediaError(f"{path}: no video stream")
+    if not info.duration:
+        raise MediaError(f"{path}: unknown duration")
+    return info
 
 
 def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The whole first audio stream as mono float32 at `sample_rate`."""
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise MuxError(f"{path}: no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-            chunks = []
-            for frame in container.decode(container.streams.audio[0]):
-                chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    except av.error.FFmpegError as exc:
-        raise MuxError(f"{path}: not a readable audio file ({exc})") from None
-    wave = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    if wave.size == 0:
-        raise MuxError(f"{path}: the audio stream is empty")
-    return wave
+    return decode_audio(path, sample_rate)
 
 
 def visual_onset(path: str | Path) -> float | None:
     """Seconds to the strongest change between consecutive frames (a cut, flash or pop-in)."""
     times, frames = [], []
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             step = max(1, min(stream.codec_context.width, stream.codec_context.height) // 48)
@@ -113,7 +75,7 @@ def visual_onset(path: str | Path) -> float | None:
                 frames.append(luma(frame)[::step, ::step].astype(np.int16))
                 times.append(float(frame.time or 0.0))
     except av.error.FFmpegError as exc:
-        raise MuxError(f"{path}: not a readable video ({exc})") from None
+        raise MediaError(f"{path}: cannot decode video ({exc})") from None
     if len(frames) < 2:
         return None
     change = np.abs(np.diff(np.stack(frames), axis=0)).mean(axis=(1, 2))
@@ -155,13 +117,13 @@ def mix(
     return audio.normalize_loudness(track, sample_rate, spec.loudness_lufs)[0]
 
 
-def write_mp4(video_path: str | Path, info: VideoInfo, track: np.ndarray, out_path: str | Path,
+def write_mp4(video_path: str | Path, info: MediaInfo, track: np.ndarray, out_path: str | Path,
               sample_rate: int = SAMPLE_RATE, timeout: float = 600) -> None:
     """Writes video + `track` to `out_path` through a temporary name in the same folder."""
     out_path = Path(out_path)
     tmp = out_path.with_name(f".tmp-{uuid.uuid4().hex}.mp4")
     try:
-        if info.copyable:
+        if copyable(info):
             _ffmpeg_copy(video_path, info, track, tmp, sample_rate, timeout)
         else:
             _moviepy_reencode(video_path, info, track, tmp, sample_rate)

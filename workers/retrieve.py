@@ -118,7 +118,7 @@ def _retrieve_batch(model, ids: np.ndarray, index: search.ExactIndex, stimuli: l
 def video_frames(video, preset) -> np.ndarray:
     """The preset's window of the video: from the start, or centred on the effect when the
     video is longer than a sample and its effect onset is known."""
-    from retrieval.data.decode import decode_video
+    from retrieval.data import decode_video
 
     start = 0.0
     if video.effect_onset is not None and video.duration and video.duration > preset.clip_seconds:

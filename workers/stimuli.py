@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
+from media import MediaInfo
 from workers import audio, mux
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def _make_file(stimulus: Stimulus) -> tuple[str, dict]:
     return name, fields
 
 
-def store(video_path: Path, info: mux.VideoInfo, track: np.ndarray, name: str) -> None:
+def store(video_path: Path, info: MediaInfo, track: np.ndarray, name: str) -> None:
     """Writes the MP4 under `name` in the default storage; on a local disk straight through a
     temporary name in the same folder (renamed at the end), elsewhere through a local temp file."""
     if is_local(default_storage):
@@ -201,7 +202,7 @@ def local_file(field_file):
 # --- soundtracks ----------------------------------------------------------------------------
 
 
-def soundtrack(stimulus: Stimulus, video_path: Path, info: mux.VideoInfo, spec: mux.MixSpec):
+def soundtrack(stimulus: Stimulus, video_path: Path, info: MediaInfo, spec: mux.MixSpec):
     """The clip's audio and the fields to record with it, by role and method."""
     if stimulus.role == Stimulus.Role.GOLD:
         return gold_track(stimulus, info, spec), {}

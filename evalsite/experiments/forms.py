@@ -21,7 +21,7 @@ class _UploadForm(forms.ModelForm):
         try:
             info = media.probe(_source(upload), name)
             self.media_info = self.check(info, name)
-        except media.MediaCheckError as exc:
+        except media.MediaError as exc:
             raise forms.ValidationError(str(exc)) from None
         finally:
             upload.seek(0)

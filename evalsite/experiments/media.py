@@ -1,6 +1,6 @@
-"""Checking and importing media: every file is probed with PyAV before anything is stored.
+"""Checking and importing media: every file is decoded to its end before anything is stored.
 
-A bad file raises `MediaCheckError` naming the file and the problem; the importers report it and
+A bad file raises `media.MediaError` naming the file and the problem; the importers report it and
 go on with the next file, so one broken clip never stops (or half-stores) an import.
 """
 
@@ -8,29 +8,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 from django.core.files import File
 from django.db import IntegrityError, transaction
+
+from media import MediaError, MediaInfo
+from media import probe as probe_media
 
 from .models import Sound, SoundLibrary, Video
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts"}
 SOUND_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff"}
-
-
-class MediaCheckError(ValueError):
-    """A file that cannot be used; the message names the file."""
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    duration: float
-    has_video: bool
-    has_audio: bool
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    sample_rate: int | None = None
 
 
 @dataclass
@@ -45,69 +32,24 @@ class Outcome:
 
 
 def probe(source, name: str) -> MediaInfo:
-    """Opens a path or file object and decodes the first frame of each stream."""
-    try:
-        with av.open(source) as container:
-            return _inspect(container, name)
-    except MediaCheckError:
-        raise
-    except (av.FFmpegError, OSError, ValueError, IndexError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise MediaCheckError(f"{name}: not a readable media file ({reason})") from None
-
-
-def _inspect(container, name: str) -> MediaInfo:
-    video = container.streams.video[0] if container.streams.video else None
-    audio = container.streams.audio[0] if container.streams.audio else None
-    if video is None and audio is None:
-        raise MediaCheckError(f"{name}: has neither a video nor an audio stream")
-    for stream, what in ((video, "video"), (audio, "audio")):
-        if stream is not None and not _decodes(container, stream):
-            raise MediaCheckError(f"{name}: the {what} stream has no decodable frame")
-    duration = _duration(container, video or audio)
-    if not duration or duration <= 0:
-        raise MediaCheckError(f"{name}: duration is zero or unknown")
-    return MediaInfo(
-        duration=duration,
-        has_video=video is not None,
-        has_audio=audio is not None,
-        width=video.codec_context.width if video else None,
-        height=video.codec_context.height if video else None,
-        fps=float(video.average_rate) if video is not None and video.average_rate else None,
-        sample_rate=audio.codec_context.sample_rate if audio else None,
-    )
-
-
-def _decodes(container, stream) -> bool:
-    container.seek(0)
-    for _frame in container.decode(stream):
-        return True
-    return False
-
-
-def _duration(container, stream) -> float | None:
-    if container.duration:
-        return container.duration / av.time_base
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    # Some containers carry no duration header: the end of the last packet tells it.
-    container.seek(0)
-    end = 0
-    for packet in container.demux(stream):
-        if packet.pts is not None:
-            end = max(end, packet.pts + (packet.duration or 0))
-    return float(end * stream.time_base) if end else None
+    """A path or file object decoded to its end (`media.probe(complete=True)`)."""
+    info = probe_media(source, name, complete=True)
+    if not info.streams:
+        raise MediaError(f"{name}: has neither a video nor an audio stream")
+    if not info.duration > 0:
+        raise MediaError(f"{name}: duration is zero or unknown")
+    return info
 
 
 def check_video(info: MediaInfo, name: str) -> MediaInfo:
     if not info.has_video:
-        raise MediaCheckError(f"{name}: has no video stream (is it a sound file?)")
+        raise MediaError(f"{name}: has no video stream (is it a sound file?)")
     return info
 
 
 def check_sound(info: MediaInfo, name: str) -> MediaInfo:
     if not info.has_audio:
-        raise MediaCheckError(f"{name}: has no audio stream")
+        raise MediaError(f"{name}: has no audio stream")
     return info
 
 
@@ -125,7 +67,7 @@ def video_fields(info: MediaInfo) -> dict:
         "duration": info.duration,
         "width": info.width,
         "height": info.height,
-        "fps": info.fps,
+        "fps": float(info.fps) if info.fps else None,
         "has_audio": info.has_audio,
     }
 
@@ -154,7 +96,7 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
     except IntegrityError:
         # Another import stored the same content between our check and our insert.
         return _known_video(path, Video.objects.get(sha256=digest), effect_onset)
-    except (MediaCheckError, OSError) as exc:
+    except (MediaError, OSError) as exc:
         return Outcome(str(path), "video", "failed", _reason(exc, path))
     return Outcome(str(path), "video", "imported", "", video)
 
@@ -202,7 +144,7 @@ def import_sound(
         if existing is None:  # a name taken meanwhile: report it, the next run picks a free one
             return Outcome(str(path), "sound", "failed", f"{path}: {exc}")
         return Outcome(str(path), "sound", "exists", f"already in the library as {existing.name!r}", existing)
-    except (MediaCheckError, OSError) as exc:
+    except (MediaError, OSError) as exc:
         return Outcome(str(path), "sound", "failed", _reason(exc, path))
     return Outcome(str(path), "sound", "imported", "", sound)
 
@@ -234,7 +176,7 @@ def _free_sound_name(library: SoundLibrary, wanted: str) -> str:
 def media_files(folder: Path, suffixes: set[str]) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise MediaCheckError(f"{folder}: not a folder")
+        raise MediaError(f"{folder}: not a folder")
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
@@ -252,7 +194,7 @@ def import_dataset(dataset_dir: Path, split: str, library: SoundLibrary | None) 
 
     rows = [row for row in read_manifest(dataset_dir) if row.split == split]
     if not rows:
-        raise MediaCheckError(f"{Path(dataset_dir) / 'manifest.csv'}: no rows in split {split!r}")
+        raise MediaError(f"{Path(dataset_dir) / 'manifest.csv'}: no rows in split {split!r}")
     outcomes = []
     for row in rows:
         source = f"{dataset_dir}:{row.clip_id}"

@@ -1,10 +1,12 @@
 """Datasets: manifests, decoding, cached preprocessing, segmentation and a synthetic benchmark.
 
-Plain Python (numpy, PyAV, torch for the STFT); no Django imports.
+Plain Python (numpy, PyAV through the `media` module, torch for the STFT); no Django imports.
 """
 
+from media import decode_audio, probe
+
 from .cache import SplitData, load_split
-from .decode import decode_audio, decode_video, probe
+from .decode import decode_video
 from .errors import DatasetError, MediaError
 from .manifest import ManifestRow, read_manifest
 

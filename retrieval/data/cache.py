@@ -21,8 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from media import decode_audio
+
 from ..features import log_stft
-from .decode import decode_audio, decode_video
+from .decode import decode_video
 from .errors import DatasetError
 from .manifest import ManifestRow, read_manifest
 

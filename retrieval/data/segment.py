@@ -25,7 +25,8 @@ import av
 import numpy as np
 from tqdm import tqdm
 
-from .decode import AUDIO_TOLERANCE_S, MediaError, origin, probe
+from media import AUDIO_TOLERANCE_S, MediaError, origin, probe
+
 from .errors import DatasetError
 from .manifest import ManifestRow, write_manifest
 from .media import Mp4Writer, write_wav
@@ -164,7 +165,7 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
                 rows += cut_recording(path, intervals.get(rel, []), tmp, sources[rel], "", clip_seconds, hop,
                                       sample_rate, min_overlap, prefixes[rel])
                 report.recordings += 1
-            except DatasetError as e:
+            except (DatasetError, MediaError) as e:
                 if not skip_bad:
                     raise
                 report.skipped.append(str(e))

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from media import decode_audio
+
 from ..speech import espeak_available
 from . import synth_audio as sa
-from .decode import decode_audio
 from .errors import DatasetError, MediaError
 from .media import Mp4Writer
 from .segment import _publish, segment

@@ -77,6 +77,6 @@ def test_it_names_an_empty_split(synthetic_copy):
 def test_it_leaves_no_cache_behind_when_a_clip_is_bad(synthetic_copy):
     bad = [r for r in read_manifest(synthetic_copy) if r.split == "test"][4]
     bad.video.write_bytes(b"not a video any more")
-    with pytest.raises(MediaError, match=f"{bad.video.name}: cannot read"):
+    with pytest.raises(MediaError, match=f"{bad.video.name}: not a readable media file"):
         load_split(synthetic_copy, "test", DEMO, progress=False)
     assert [p.name for p in (synthetic_copy / ".cache" / "demo").iterdir()] == ["test.lock"]

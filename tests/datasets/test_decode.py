@@ -87,7 +87,7 @@ def test_it_names_a_file_without_audio_stream(media):
 def test_it_names_an_unreadable_or_missing_file(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"this is not a video" * 100)
-    with pytest.raises(MediaError, match="junk.mp4: cannot read"):
+    with pytest.raises(MediaError, match="junk.mp4: not a readable media file"):
         decode_video(junk, DEMO)
     with pytest.raises(MediaError, match="nothing.mp4: no such file"):
         decode_audio(tmp_path / "nothing.mp4", 16_000)

@@ -98,7 +98,7 @@ def test_it_fails_only_the_stimuli_of_a_bad_video_with_a_readable_error(media_ro
     assert progress["Random"] == {"pending": 0, "running": 0, "done": 2, "failed": 1}
     assert progress["Original"] == {"pending": 0, "running": 0, "done": 1, "failed": 2}
     errors = {(s.video.name, s.method.label): s.error for s in exp.stimuli.filter(status="failed")}
-    assert "not a readable video" in errors[("broken", "Random")]
+    assert "not a readable media file" in errors[("broken", "Random")]
     assert "videos/broken.mp4" in errors[("broken", "Random")]
     assert "has no audio stream, which the original soundtrack needs" in errors[("silent", "Original")]
 
@@ -198,7 +198,7 @@ def test_files_carry_no_metadata_naming_the_method(media_root):
 
 
 def test_the_model_method_stores_the_nearest_sound_and_its_distance(media_root, checkpoint):
-    from retrieval.data.decode import decode_video
+    from retrieval.data import decode_video
     from workers.embeddings import sound_window
     from workers.model_cache import get_model
 

@@ -4,6 +4,7 @@ import av
 import numpy as np
 import pytest
 
+from media import MediaError
 from tests.workers.media import chirp, make_video
 from workers import audio, mux
 
@@ -50,7 +51,7 @@ def test_it_writes_one_video_and_one_audio_stream_of_the_video_duration(clip, tm
 
 def test_it_copies_the_h264_stream_bit_for_bit(clip, tmp_path):
     info = mux.probe_video(clip)
-    assert info.copyable
+    assert mux.copyable(info)
     out = tmp_path / "out.mp4"
     mux.write_mp4(clip, info, mux.mix(info.duration, mux.MixSpec(), chirp()), out)
     assert video_packets(out) == video_packets(clip)
@@ -59,11 +60,11 @@ def test_it_copies_the_h264_stream_bit_for_bit(clip, tmp_path):
 def test_it_reencodes_other_codecs_to_h264(tmp_path):
     src = make_video(tmp_path / "mpeg4.mp4", seconds=2.0, codec="mpeg4")
     info = mux.probe_video(src)
-    assert not info.copyable
+    assert not mux.copyable(info)
     out = tmp_path / "out.mp4"
     mux.write_mp4(src, info, mux.mix(info.duration, mux.MixSpec(), chirp()), out)
     got = mux.probe_video(out)
-    assert (got.codec, got.pix_fmt) == ("h264", "yuv420p")
+    assert (got.video.codec, got.video.pix_fmt) == ("h264", "yuv420p")
     assert got.duration == pytest.approx(2.0, abs=0.1)
 
 
@@ -122,18 +123,18 @@ def test_overlay_mixes_the_sound_over_the_ducked_original():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: p.write_bytes(b"this is not a video"), "not a readable video"),
-        (lambda p: p.write_bytes(b""), "not a readable video"),
+        (lambda p: p.write_bytes(b"this is not a video"), "not a readable media file"),
+        (lambda p: p.write_bytes(b""), "not a readable media file"),
     ],
 )
 def test_it_names_the_file_of_a_bad_video(tmp_path, make, message):
     bad = tmp_path / "bad.mp4"
     make(bad)
-    with pytest.raises(mux.MuxError, match=f"{bad}.*{message}"):
+    with pytest.raises(MediaError, match=f"{bad}.*{message}"):
         mux.probe_video(bad)
 
 
 def test_it_names_a_file_without_audio(tmp_path):
     silent = make_video(tmp_path / "silent.mp4", seconds=1.0, tone_hz=None)
-    with pytest.raises(mux.MuxError, match=f"{silent}: no audio stream"):
+    with pytest.raises(MediaError, match=f"{silent}: no audio stream"):
         mux.read_audio(silent)

@@ -5,7 +5,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval.data.errors import DatasetError
+from retrieval.data.errors import DatasetError, MediaError
 from retrieval.data.manifest import read_manifest
 from retrieval.data.synth import make_dataset
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             out = make_dataset(o["out"], days=o["days"], minutes_per_day=o["minutes_per_day"], seed=o["seed"],
                                sfx_dir=o["sfx"], progress=not o["no_progress"], overwrite=o["overwrite"],
                                log=lambda msg: self.stderr.write(msg))
-        except DatasetError as e:
+        except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None
         rows = read_manifest(out)
         self.stdout.write(f"{len(rows)} samples in {out} ({time.monotonic() - started:.0f} s)")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval.data.errors import DatasetError
+from retrieval.data.errors import DatasetError, MediaError
 from retrieval.data.segment import segment
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 test_sources=o["test_sources"], min_overlap=o["min_overlap"], skip_bad=o["skip_bad"],
                 overwrite=o["overwrite"], progress=not o["no_progress"],
             )
-        except DatasetError as e:
+        except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None
         self.stdout.write(f"{report.samples} samples ({report.with_se} with a sound effect) from "
                           f"{report.recordings} recording(s) in {report.out}")

@@ -78,7 +78,7 @@ def test_it_skips_files_already_imported(tmp_path, media_dir):
 
 
 def test_it_refuses_a_sound_file_as_a_video_and_a_silent_clip_as_a_sound(media_dir):
-    with pytest.raises(media.MediaCheckError, match="bang.wav: has no video stream"):
+    with pytest.raises(media.MediaError, match="bang.wav: has no video stream"):
         media.check_video(media.probe(str(media_dir / "bang.wav"), "bang.wav"), "bang.wav")
     outcome = media.import_sound(media_dir / "silent.mp4", SoundLibrary.objects.create(name="x"))
     assert (

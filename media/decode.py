@@ -1,0 +1,126 @@
+"""Decoded content: square RGB frames at a chosen rate, mono float32 sound at a chosen rate.
+
+Frame k of `decode_frames` is the picture on screen at `start + k / fps` (the latest frame whose
+timestamp is not after it), as a player would show it, made square by scaling the shorter side to
+`size` and cropping the centre. Times count from the container's start (`origin`).
+"""
+
+import av
+import numpy as np
+
+from .probe import MediaError, frame_duration, open_media, origin
+
+# A source this much shorter than asked for is an error; less is padded (container rounding).
+AUDIO_TOLERANCE_S = 0.05
+VIDEO_TOLERANCE_S = 0.05
+
+
+def square_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """Size after scaling the shorter side to `size` (the longer one is then cropped)."""
+    if width >= height:
+        return max(size, round(width * size / height)), size
+    return size, max(size, round(height * size / width))
+
+
+def to_square_rgb(frame: av.VideoFrame, size: int) -> np.ndarray:
+    w, h = square_size(frame.width, frame.height, size)
+    rgb = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+    x, y = (w - size) // 2, (h - size) // 2
+    return rgb[y:y + size, x:x + size]
+
+
+def decode_frames(path, frames: int, fps: float, size: int, start: float = 0.0,
+                  seconds: float | None = None) -> np.ndarray:
+    """uint8 [frames, size, size, 3] from `start`; a video ending before `start + seconds` (default
+    frames / fps) by more than VIDEO_TOLERANCE_S is a MediaError."""
+    seconds = frames / fps if seconds is None else seconds
+    times = start + np.arange(frames) / fps
+    out = np.empty((frames, size, size, 3), np.uint8)
+    latest, end, k = None, 0.0, 0
+    for frame, t, duration in _decoded(path, "video", start):
+        # Frame k is the one on screen at times[k]: emit it once a later frame shows up.
+        while latest is not None and k < frames and t > times[k] + 1e-6:
+            out[k] = to_square_rgb(latest, size)
+            k += 1
+        if k == frames:
+            break
+        latest, end = frame, t + duration
+    if latest is None:
+        raise MediaError(f"{path}: no video frames after {start:.2f} s")
+    if k < frames and end < start + seconds - VIDEO_TOLERANCE_S:
+        raise MediaError(f"{path}: video ends at {end:.2f} s; a {seconds:.2f} s clip from {start:.2f} s "
+                         f"needs {start + seconds:.2f} s")
+    while k < frames:  # the last frame stays on screen to the end of the clip
+        out[k] = to_square_rgb(latest, size)
+        k += 1
+    return out
+
+
+def decode_audio(path, sample_rate: int, seconds: float | None = None, start: float = 0.0) -> np.ndarray:
+    """Mono float32 at `sample_rate` from `start`: exactly round(seconds * rate) samples if given
+    (a shortfall within AUDIO_TOLERANCE_S is padded), else to the end (which must not be empty)."""
+    need = None if seconds is None else round(seconds * sample_rate)
+    wave = _decode_mono(path, sample_rate, start, need)
+    if need is not None:
+        if len(wave) < need - AUDIO_TOLERANCE_S * sample_rate:
+            raise MediaError(
+                f"{path}: audio is {len(wave) / sample_rate:.2f} s from {start:.2f} s, "
+                f"shorter than the {seconds:.2f} s needed"
+            )
+        wave = np.pad(wave, (0, max(0, need - len(wave))))[:need]
+    elif wave.size == 0:
+        raise MediaError(f"{path}: the audio stream is empty after {start:.2f} s")
+    return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _decode_mono(path, sample_rate, start, need) -> np.ndarray:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks, first, have = [], None, 0
+    for frame, t, _ in _decoded(path, "audio", start):
+        if first is None:
+            first = t
+        for out in resampler.resample(frame):
+            chunks.append(out.to_ndarray().reshape(-1))
+            have += chunks[-1].size
+        if need is not None and (first - start) * sample_rate + have > need + sample_rate // 10:
+            break
+    for out in resampler.resample(None):
+        chunks.append(out.to_ndarray().reshape(-1))
+    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    # Decoding starts at a frame boundary (after a seek) or late (a delayed stream): align on `start`.
+    offset = round((start - (first if first is not None else start)) * sample_rate)
+    if offset > 0:
+        return wave[offset:]
+    return np.concatenate([np.zeros(-offset, np.float32), wave]) if offset < 0 else wave
+
+
+def _decoded(path, kind: str, start: float):
+    """(frame, seconds from the file's start, frame duration) of the first `kind` stream, from `start`.
+
+    Seeks when `start` > 0; a demuxer whose seek lands after `start` (MPEG-TS can) is read again
+    from the beginning instead.
+    """
+    for seek in (True, False) if start > 0 else (False,):
+        late = False
+        with open_media(path) as c:
+            streams = c.streams.video if kind == "video" else c.streams.audio
+            if not streams:
+                raise MediaError(f"{path}: no {kind} stream")
+            stream = streams[0]
+            stream.thread_type = "AUTO"
+            zero = origin(c)
+            if seek:
+                c.seek(int((zero + start) * av.time_base), backward=True, any_frame=False)
+            try:
+                for n, frame in enumerate(c.decode(stream)):
+                    if frame.pts is None:
+                        raise MediaError(f"{path}: {kind} frame without timestamp")
+                    t = float(frame.pts * frame.time_base) - zero
+                    if n == 0 and seek and t > start + 1e-3:
+                        late = True
+                        break
+                    yield frame, t, frame_duration(frame, stream)
+            except av.FFmpegError as e:
+                raise MediaError(f"{path}: cannot decode {kind} ({e})") from None
+        if not late:
+            return

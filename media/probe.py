@@ -1,0 +1,170 @@
+"""What a media file holds: container format, streams, picture size, sample rate, durations.
+
+The duration rule, the only one in the project: a stream lasts from its first frame to the end of
+its last one. From the headers that is the stream's own duration, else the container's; after a
+complete decode it is measured on the decoded frames. A file lasts as long as its picture, or as
+its sound when it has no picture (`MediaInfo.duration`).
+"""
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+
+class MediaError(ValueError):
+    """A media file that cannot be used as needed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    index: int  # in the container
+    kind: str  # "video" or "audio"
+    codec: str  # e.g. "h264", "aac"
+    duration: float | None  # seconds, by the rule above (None: neither header nor decode tells)
+    header_duration: float | None  # what the headers claim; None when they say nothing
+    frames: int | None = None  # decoded frames (complete probe only)
+    width: int = 0
+    height: int = 0
+    fps: Fraction | None = None
+    pix_fmt: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    name: str  # how messages name the file
+    format: str  # FFmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "wav"
+    format_long: str  # e.g. "QuickTime / MOV"
+    streams: tuple[StreamInfo, ...]  # audio and video streams, in container order
+    complete: bool  # durations measured by decoding every frame
+
+    def first(self, kind: str) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == kind), None)
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return self.first("video")
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return self.first("audio")
+
+    @property
+    def has_video(self) -> bool:
+        return self.video is not None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio is not None
+
+    @property
+    def duration(self) -> float:
+        main = self.video or self.audio
+        return (main.duration or 0.0) if main is not None else 0.0
+
+    @property
+    def width(self) -> int:
+        return self.video.width if self.video else 0
+
+    @property
+    def height(self) -> int:
+        return self.video.height if self.video else 0
+
+    @property
+    def fps(self) -> Fraction | None:
+        return self.video.fps if self.video else None
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio.sample_rate if self.audio else 0
+
+
+def open_media(source, name: str | None = None):
+    """An open PyAV container for a path or a binary file object; a MediaError names it otherwise."""
+    name = str(source) if name is None else name
+    if isinstance(source, (str, Path)) and not Path(source).is_file():
+        raise MediaError(f"{name}: no such file")
+    try:
+        return av.open(str(source) if isinstance(source, Path) else source, metadata_errors="ignore")
+    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(f"{name}: not a readable media file ({reason})") from None
+
+
+def origin(container) -> float:
+    """Time of the container's start: MPEG-TS and others do not start at 0; our times do."""
+    return container.start_time / av.time_base if container.start_time is not None else 0.0
+
+
+def probe(source, name: str | None = None, *, complete: bool = False) -> MediaInfo:
+    """The file's format and audio/video streams; `complete` decodes every frame (see the module)."""
+    name = str(source) if name is None else name
+    with open_media(source, name) as container:
+        streams = [s for s in container.streams if s.type in ("video", "audio")]
+        measured = _decode_all(container, streams, name) if complete else {}
+        infos = tuple(_stream_info(container, s, measured.get(s.index)) for s in streams)
+        return MediaInfo(
+            name=name, format=container.format.name, format_long=container.format.long_name or "",
+            streams=infos, complete=complete,
+        )
+
+
+def _stream_info(container, stream, measured) -> StreamInfo:
+    header = _header_duration(container, stream)
+    cc = stream.codec_context
+    common = {
+        "index": stream.index, "kind": stream.type, "codec": cc.name or "",
+        "header_duration": header, "duration": measured[0] if measured else header,
+        "frames": measured[1] if measured else None,
+    }
+    if stream.type == "video":
+        rate = stream.average_rate or stream.guessed_rate
+        return StreamInfo(**common, width=cc.width, height=cc.height, fps=Fraction(rate) if rate else None,
+                          pix_fmt=cc.pix_fmt or "")
+    return StreamInfo(**common, sample_rate=cc.sample_rate, channels=cc.channels)
+
+
+def _header_duration(container, stream) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def frame_duration(frame, stream) -> float:
+    if frame.duration and frame.time_base:
+        return float(frame.duration * frame.time_base)
+    if stream.type == "audio":
+        return frame.samples / frame.sample_rate
+    rate = stream.average_rate or stream.guessed_rate
+    return float(1 / rate) if rate else 0.0
+
+
+def _decode_all(container, streams, name: str) -> dict[int, tuple[float, int]]:
+    """stream index -> (decoded seconds from the first frame's start to the last one's end, frames)."""
+    first: dict[int, float] = {}
+    end: dict[int, float] = {}
+    count = dict.fromkeys((s.index for s in streams), 0)
+    for s in streams:
+        s.thread_type = "AUTO"
+    at = 0.0
+    try:
+        for packet in container.demux(*streams):
+            if packet.pts is not None and packet.time_base:
+                at = float(packet.pts * packet.time_base) - origin(container)
+            for frame in packet.decode():
+                i = packet.stream.index
+                t = float(frame.pts * frame.time_base) if frame.pts is not None else end.get(i, 0.0)
+                first.setdefault(i, t)
+                end[i] = max(end.get(i, t), t + frame_duration(frame, packet.stream))
+                count[i] += 1
+    except av.FFmpegError as exc:
+        raise MediaError(f"{name}: does not decode past {max(at, 0.0):.2f} s ({exc})") from None
+    for s in streams:
+        if not count[s.index]:
+            raise MediaError(f"{name}: the {s.type} stream has no decodable frame")
+    return {i: (end[i] - first[i], n) for i, n in count.items()}

@@ -69,7 +69,7 @@ def server_error(request):
     if not (is_outage(sys.exc_info()[1]) and is_participant_page(request)):
         return defaults.server_error(request)
     # Rendered without context processors: they could need the database that is down.
-    html = render_to_string("rating/outage.html", {"path": request.path})
+    html = render_to_string("rating/outage.html", {"path": request.get_full_path()})
     response = HttpResponse(html, status=503)
     response["Retry-After"] = "10"
     response["Cache-Control"] = "no-store"

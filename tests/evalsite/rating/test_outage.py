@@ -1,0 +1,117 @@
+"""An unreachable database or broker: participants get a 503 page in the study's style, with a
+retry button and no technical detail. The database is made unreachable for real: a server process
+whose DATABASE_URL names a port where nothing listens (the shared PostgreSQL keeps running)."""
+
+import http.client
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    return response.status, dict(response.getheaders()), response.read().decode()
+
+
+@pytest.fixture(scope="module")
+def server_without_database(tmp_path_factory):
+    """gunicorn serving the site with its database on a closed port."""
+    dead = free_port()  # bound and released: nothing listens there
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "evalsite.settings",
+        "DATABASE_URL": f"postgres://root@127.0.0.1:{dead}/gone",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "WHITENOISE_USE_FINDERS": "true",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "CRITICAL",
+        "PYTHONPATH": str(ROOT),
+    }
+    log = open(tmp_path_factory.mktemp("outage") / "gunicorn.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "evalsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if get(port, "/ping/")[0] == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"gunicorn did not start: {open(log.name).read()[-2000:]}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/s/any-study/?PROLIFIC_PID=p1&amp;STUDY_ID=s1", "/s/any-study/rate/",
+                                  "/s/any-study/done/"])
+def test_it_answers_503_with_a_retry_button_when_the_database_is_down(server_without_database, path):
+    status, headers, html = get(server_without_database, path.replace("&amp;", "&"))
+    assert status == 503
+    assert headers["Retry-After"] == "10"
+    assert "<h1>Please try again in a moment</h1>" in html
+    assert f'<a class="button" id="retry" href="{path}">Try again</a>' in html  # the same link again
+    assert "rating/rating.css" in html  # the participant pages' style
+    for detail in ("OperationalError", "psycopg", "connection", "Traceback", "gone", "Server Error"):
+        assert detail not in html
+
+
+@pytest.mark.slow
+def test_it_keeps_the_plain_error_for_researcher_pages(server_without_database):
+    # A session cookie makes the login check read the (unreachable) session table.
+    status, _, html = get(server_without_database, "/researcher/experiments/1/results/",
+                          {"Cookie": "sessionid=" + "x" * 32})
+    assert status == 500 and "Please try again in a moment" not in html
+
+
+@pytest.mark.slow
+def test_it_shows_the_outage_page_in_a_browser(server_without_database, new_page):
+    from playwright.sync_api import expect
+
+    page = new_page(viewport={"width": 390, "height": 844})
+    url = f"http://127.0.0.1:{server_without_database}/s/any-study/?PROLIFIC_PID=p1"
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Please try again in a moment")
+    page.get_by_role("link", name="Try again").click()
+    expect(page).to_have_url(url)
+    expect(page.get_by_role("link", name="Try again")).to_be_visible()
+
+
+def test_it_treats_an_unreachable_broker_as_an_outage():
+    from kombu import Connection
+
+    from evalsite.rating.views import is_outage
+
+    with Connection(f"redis://127.0.0.1:{free_port()}//", connect_timeout=1) as conn:
+        with pytest.raises(Exception) as raised:
+            conn.ensure_connection(max_retries=1)
+    assert is_outage(raised.value)
+    assert not is_outage(ValueError("a bug, not an outage"))

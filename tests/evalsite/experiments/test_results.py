@@ -136,3 +136,21 @@ def test_it_keeps_a_spreadsheet_from_running_a_crowd_id_as_a_formula(staff, make
     response = staff.get(reverse("experiments:export_csv", args=[experiment.pk]))
     (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
     assert row["external_id"] == '\'=HYPERLINK("http://evil")' and row["platform"] == "'@x"
+
+
+@pytest.mark.parametrize("crowd_id", [" =1+3", "\u00a0-2", "\uff1d1+4", "\uff0b5", "\n=1+5", "ok\r\n=1"])
+def test_it_guards_formulas_behind_blanks_full_width_signs_and_line_breaks(staff, make_experiment, rate,
+                                                                          crowd_id):
+    experiment = make_experiment()
+    rate(experiment, {"proposed": [4]}, external_id=crowd_id)
+    response = staff.get(reverse("experiments:export_csv", args=[experiment.pk]))
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline=""))
+    assert row["external_id"] == "'" + crowd_id
+
+
+def test_it_leaves_plain_cells_alone(staff, make_experiment, rate):
+    experiment = make_experiment()
+    rate(experiment, {"proposed": [4]}, external_id="5f1a2b3c4d5e6f7a8b9c0d1e")
+    response = staff.get(reverse("experiments:export_csv", args=[experiment.pk]))
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert row["external_id"] == "5f1a2b3c4d5e6f7a8b9c0d1e"

@@ -54,7 +54,10 @@ def test_it_refuses_an_answer_that_is_not_digits_and_changes_nothing(client, mak
     for bad in ["", "four seven", "12ab", "9" * 41]:
         response = client.post(w.url("audio_check"), {"answer": bad})
         assert response.status_code == 400, bad
-        assert b"digits" in response.content
+        html = response.content.decode()
+        # The error is on the form, next to the box, and the participant can type again.
+        assert '<p class="error" role="alert" id="answer-error">Type' in html and "digits" in html
+        assert 'aria-invalid="true" aria-describedby="answer-error"' in html and 'name="answer"' in html
     participant = Participant.objects.get()
     assert (participant.audio_check_attempts, participant.audio_check_passed) == (0, None)
     assert participant.audio_check_digits == before

@@ -161,3 +161,52 @@ def test_it_enrolls_a_crowd_worker_once_when_tabs_consent_at_the_same_moment(tra
         thread.join()
     assert len(tokens) == 6 and len(set(tokens)) == 1
     assert Participant.objects.count() == 1 and Assignment.objects.count() == 6
+
+
+def test_it_stores_crowd_ids_whole_and_refuses_longer_ones(client, make_study, walk):
+    from evalsite.rating.services import MAX_ID_LENGTH
+
+    experiment = make_study()
+    # Two ids that share their first 199 characters are two people.
+    first = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (MAX_ID_LENGTH - 1) + "a")
+    second = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (MAX_ID_LENGTH - 1) + "b")
+    assert first.pk != second.pk and len(first.external_id) == MAX_ID_LENGTH == 200
+    url = reverse("rating:entry", args=[experiment.slug])
+    for name in ("PROLIFIC_PID", "workerId", "assignmentId"):
+        response = client.post(f"{url}?{name}={'q' * (MAX_ID_LENGTH + 1)}", {"consent": "on"})
+        assert response.status_code == 400
+        assert f"The {name} in this link is longer than 200 characters".encode() in response.content
+    assert Participant.objects.count() == 2
+
+
+@pytest.mark.postgres
+def test_it_enrolls_simultaneous_participants_with_distinct_dense_arrival_numbers(transactional_db,
+                                                                                  make_study):
+    import threading
+
+    from django.db import connection
+
+    from evalsite.rating import services
+
+    experiment = make_study(design=Experiment.Design.BALANCED)
+    barrier = threading.Barrier(12)
+
+    def consent(i):
+        try:
+            barrier.wait()
+            services.enroll(experiment, services.entry_params({"PROLIFIC_PID": f"p{i}"}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consent, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(Participant.objects.values_list("sequence", flat=True)) == list(range(12))
+    experiment.refresh_from_db()
+    assert experiment.next_sequence == 12
+    for participant in Participant.objects.all():  # each list is the plan of its arrival number
+        planned = [c.pk for c in services.assignment_plan(experiment, participant.sequence)]
+        assigned = participant.assignments.order_by("position").values_list("stimulus", flat=True)
+        assert list(assigned) == planned

@@ -279,3 +279,21 @@ def test_it_stores_the_same_rating_through_either_write_path(client, rater, fast
         services.submit_rating(request, rater.slug, first.stimulus.token, 1, fast=fast)
     assert services.submit_rating(request, rater.slug, first.stimulus.token, 4, fast=fast) == rating.pk
     assert Rating.objects.count() == 1
+
+
+def test_it_presents_training_clips_as_examples_of_a_good_and_a_poor_match(client, make_study, walk):
+    from evalsite.experiments.models import Stimulus
+
+    experiment = make_study(training=3, slug="train")
+    kinds = ["original", "random", "gold"]
+    for i, stimulus in enumerate(Stimulus.objects.filter(role="training").order_by("pk")):
+        Stimulus.objects.filter(pk=stimulus.pk).update(label=f"training {i + 1}: {kinds[i]}")
+    w = walk(experiment)
+    w.consent()
+    w.audio_check()
+    html = client.get(w.url("training")).content.decode()
+    titles = ["An example of a good match", "An example of a sound picked at random",
+              "An example of a poor match"]
+    assert [html.index(t) for t in titles] == sorted(html.index(t) for t in titles)
+    assert "deserves 4 (Good) or 5 (Excellent)" in html and "deserves 1 (Bad)" in html
+    assert 'aria-label="Example 1: An example of a good match"' in html

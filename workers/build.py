@@ -1,14 +1,23 @@
 """Starting and following the build of an experiment's stimuli.
 
-`enqueue_build` (the admin, `manage.py build_stimuli` with a broker) creates the stimulus rows
-and sends the task graph to the workers; `run_build` does the same work in this process (the
-embedded mode); `build_progress` reads the state from the database at any time.
+`start_build` is the one way to start a build (the admin, `manage.py build_stimuli`, the demo):
+with a broker `enqueue_build` creates the stimulus rows and sends the task graph to the workers;
+without one (embedded mode) `run_build` does the same work in this process, or a detached
+`manage.py build_stimuli` process does it when the caller must not wait (a web request).
+`wait_for_build` follows any build until nothing is pending; `build_progress` reads the state
+from the database at any time.
 """
 
 import random
+import subprocess
+import sys
+import time
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 from celery import chain
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -17,6 +26,80 @@ from workers import stimuli
 
 Role, Status = Stimulus.Role, Stimulus.Status
 CONTROLS = "controls"
+
+
+def build_mode(detached: bool = False) -> str:
+    """Where a build runs: "workers" with a broker; without one "background" (a detached
+    process) when `detached`, else "here"."""
+    if not settings.EMBEDDED_TASKS:
+        return "workers"
+    return "background" if detached else "here"
+
+
+def describe_mode(experiment_id: int, detached: bool = False) -> str:
+    return {
+        "workers": "on the workers",
+        "background": f"in a background process (log: {build_log(experiment_id)})",
+        "here": "in this process",
+    }[build_mode(detached)]
+
+
+def start_build(experiment_id: int, *, detached: bool = False, progress: bool = True) -> None:
+    """Starts the build where `build_mode` says; "here" returns when it is finished."""
+    mode = build_mode(detached)
+    if mode == "workers":
+        enqueue_build(experiment_id)
+    elif mode == "background":
+        spawn_build(experiment_id)
+    else:
+        run_build(experiment_id, progress=progress)
+
+
+def build_log(experiment_id: int) -> Path:
+    return settings.VAR_DIR / "logs" / f"build-{experiment_id}.log"
+
+
+def spawn_build(experiment_id: int) -> Path:
+    """`manage.py build_stimuli ID` in its own session (it outlives the request and is not killed
+    with the web worker), with this process's environment as it is, so on the same database,
+    media and settings; output appended to `build_log`."""
+    log = build_log(experiment_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        subprocess.Popen(
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "build_stimuli", str(experiment_id)],
+            cwd=settings.BASE_DIR, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    return log
+
+
+def wait_for_build(experiment: Experiment, out: Callable[[str], object], interval: float = 1.0,
+                   timeout: float = 0, stall: float = 120) -> dict:
+    """Polls `build_progress` until nothing is pending or running and returns it; prints a line
+    through `out` whenever it changes, a hint when nothing moved for `stall` seconds, and raises
+    TimeoutError after `timeout` seconds (0: no limit)."""
+    start = last_change = time.monotonic()
+    last = None
+    while True:
+        progress = build_progress(experiment)
+        if progress != last:
+            last, last_change = progress, time.monotonic()
+            out(progress_line(progress))
+        if not any(c["pending"] + c["running"] for c in progress.values()):
+            return progress
+        if time.monotonic() - last_change > stall:
+            out(f"no progress for {stall:.0f} s: is a worker running? "
+                "(celery -A evalsite worker -Q gpu,media)")
+            last_change = time.monotonic()
+        if timeout and time.monotonic() - start > timeout:
+            raise TimeoutError(f"the build did not finish within {timeout:.0f} s: {progress_line(progress)}")
+        time.sleep(interval)
+
+
+def progress_line(progress: dict) -> str:
+    total = {s: sum(c[s] for c in progress.values()) for s in ("done", "failed", "running", "pending")}
+    return ", ".join(f"{n} {s}" for s, n in total.items())
 
 
 def enqueue_build(experiment_id: int) -> None:

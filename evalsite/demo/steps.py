@@ -1,11 +1,9 @@
 """The demo study, one step a function; each step reuses what an earlier run left behind."""
 
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
@@ -127,37 +125,9 @@ def pick_videos(library: SoundLibrary, count: int) -> list[Video]:
 def build(exp: Experiment, out, timeout: float = 1800) -> dict:
     from workers import build as worker_build
 
-    if settings.EMBEDDED_TASKS:
-        out("Stimuli: building in this process (no broker configured)")
-        progress = worker_build.run_build(exp.pk, progress=True)
-    else:
-        out("Stimuli: queued for the Celery workers (gpu and media queues); waiting")
-        worker_build.enqueue_build(exp.pk)
-        progress = wait_for_build(exp, out, timeout)
-    return progress
-
-
-def wait_for_build(exp: Experiment, out, timeout: float) -> dict:
-    from workers import build as worker_build
-
-    start = last_change = time.monotonic()
-    last = None
-    while True:
-        progress = worker_build.build_progress(exp)
-        pending = sum(c.get("pending", 0) + c.get("running", 0) for c in progress.values())
-        if progress != last:
-            last, last_change = progress, time.monotonic()
-            done = sum(c.get("done", 0) for c in progress.values())
-            out(f"  {done} done, {pending} to go")
-        if not pending:
-            return progress
-        if time.monotonic() - last_change > 120:
-            out("  no progress for two minutes: is a worker running? "
-                "(celery -A evalsite worker -Q gpu,media)")
-            last_change = time.monotonic()
-        if time.monotonic() - start > timeout:
-            raise TimeoutError(f"the build did not finish within {timeout:.0f} s")
-        time.sleep(1)
+    out(f"Stimuli: building {worker_build.describe_mode(exp.pk)}")
+    worker_build.start_build(exp.pk, progress=True)
+    return worker_build.wait_for_build(exp, lambda line: out(f"  {line}"), timeout=timeout)
 
 
 def open_experiment(exp: Experiment, out) -> None:

@@ -4,15 +4,11 @@ Each action checks first and changes nothing when it refuses (raising `ActionRef
 reasons), so views and admin actions only have to show the message.
 """
 
-import os
-import subprocess
-import sys
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -52,51 +48,14 @@ def build_problems(experiment: Experiment) -> list[str]:
 
 def start_build(experiment: Experiment) -> str:
     """Starts building the stimuli without blocking the caller; returns a line for the researcher."""
+    from workers import build
+
     problems = build_problems(experiment)
     if problems:
         raise ActionRefused(problems)
-    if settings.EMBEDDED_TASKS:
-        log = _spawn_build(experiment.pk)
-        return f"Building '{experiment}' in a background process (log: {log})."
-    from workers.build import enqueue_build
-
     pk = experiment.pk
-    transaction.on_commit(lambda: enqueue_build(pk))
-    return f"Building '{experiment}' on the workers."
-
-
-def _spawn_build(pk: int):
-    logs = settings.VAR_DIR / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"build-{pk}.log"
-    with open(log, "ab") as out:
-        # Its own session: the build outlives the request and is not killed with the web worker.
-        subprocess.Popen(
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "build_stimuli", str(pk)],
-            cwd=settings.BASE_DIR,
-            env=_child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return log
-
-
-def _child_env() -> dict:
-    # The child builds in its own process (no broker), on the database and media this process
-    # uses, whatever the environment says (under tests: the test database and media folder).
-    env = dict(os.environ, CELERY_BROKER_URL="", MEDIA_ROOT=str(settings.MEDIA_ROOT))
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    elif db["ENGINE"] == "django.db.backends.postgresql":
-        auth = db.get("USER") or ""
-        if db.get("PASSWORD"):
-            auth += f":{db['PASSWORD']}"
-        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-        env["DATABASE_URL"] = f"postgres://{auth}@{host}/{db['NAME']}"
-    return env
+    transaction.on_commit(lambda: build.start_build(pk, detached=True))
+    return f"Building '{experiment}' {build.describe_mode(pk, detached=True)}."
 
 
 def build_progress(experiment: Experiment) -> dict:

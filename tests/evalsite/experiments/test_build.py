@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from evalsite.experiments.models import Experiment, Method, Stimulus, Video
+from tests.conftest import worker_env
 
 
 @pytest.fixture
@@ -33,7 +34,11 @@ def plain_experiment(media_dir, methods=("original",)):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_it_builds_in_a_detached_process_without_a_broker(staff, settings, tmp_path, media_dir):
+def test_it_builds_in_a_detached_process_without_a_broker(staff, settings, tmp_path, media_dir, monkeypatch):
+    # The child gets this process's environment as it is: here one naming the test database
+    # and media folder, with no broker (embedded), as a site without a broker would have.
+    for key, value in worker_env({"CELERY_BROKER_URL": "", "MEDIA_ROOT": str(settings.MEDIA_ROOT)}).items():
+        monkeypatch.setenv(key, value)
     settings.EMBEDDED_TASKS = True
     settings.VAR_DIR = tmp_path / "var"
     experiment = plain_experiment(media_dir)

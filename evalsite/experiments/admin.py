@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from . import services
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
@@ -44,6 +44,20 @@ class SoundLibraryAdmin(admin.ModelAdmin):
         return obj.sound_count
 
 
+def look_summary(look) -> str:
+    if look.details.get("rule") == "precision":
+        return "; ".join(
+            f"{label} ± {width:.2f}" if width is not None else f"{label}: no CI"
+            for label, width in look.details["half_widths"].items()
+        )
+    return "; ".join(
+        f"{name}: p {row['p']:.3g} vs {row['nominal']:.3g}{' (decided)' if row['decided'] else ''}"
+        if row["p"] is not None
+        else f"{name}: no ratings"
+        for name, row in look.details.get("comparisons", {}).items()
+    )
+
+
 class MethodInline(admin.TabularInline):
     model = Method
     form = MethodForm
@@ -72,7 +86,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["videos"]
-    readonly_fields = ["status", "opened_at", "closed_at"]
+    readonly_fields = ["status", "opened_at", "closed_at", "stopped_at", "stop_reason", "looks_taken"]
     actions = ["build_action", "open_action", "close_action"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "status", "instructions", "opened_at", "closed_at"]}),
@@ -92,6 +106,21 @@ class ExperimentAdmin(admin.ModelAdmin):
             },
         ),
         ("Recruiting", {"fields": ["participants_wanted", "completion_code", "redirect_url"]}),
+        ("Questions per clip", {"fields": ["ask_quality", "ask_sync"]}),
+        (
+            "Adaptive stopping",
+            {
+                "fields": [
+                    "stopping_rule",
+                    "look_every",
+                    "planned_comparisons",
+                    "target_ci_half_width",
+                    "stopped_at",
+                    "stop_reason",
+                    "looks_taken",
+                ]
+            },
+        ),
         (
             "Screening (P.808 defaults)",
             {
@@ -109,6 +138,18 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(participant_total=Count("participants", distinct=True))
 
+    @admin.display(description="looks")
+    def looks_taken(self, obj):
+        """Each look of the stopping rule as it was taken: kept participants, figures, decision."""
+        looks = list(obj.looks.all()) if obj.pk else []
+        if not looks:
+            return "No look yet."
+        rows = [
+            (lk.number, lk.kept, f"{lk.information:.2f}", look_summary(lk), lk.reason or "continue")
+            for lk in looks
+        ]
+        return format_html_join("", "<div>Look {}: {} kept (information {}): {} → {}</div>", rows)
+
     @admin.display(description="stimuli built")
     def stimuli_built(self, obj):
         counts = services.stimulus_counts(obj)
@@ -121,9 +162,10 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def links(self, obj):
         return format_html(
-            '<a href="{}">results</a> · <a href="{}">preview</a>',
+            '<a href="{}">results</a> · <a href="{}">preview</a> · <a href="{}">plan</a>',
             reverse("experiments:results", args=[obj.pk]),
             reverse("admin:experiments_experiment_preview", args=[obj.pk]),
+            reverse("experiments:plan", args=[obj.pk]),
         )
 
     # --- actions on the change list -----------------------------------------------------

@@ -120,8 +120,17 @@ class ExperimentForm(forms.ModelForm):
             "duck_db", "loudness_lufs", "design", "clips_per_participant", "gold_clips", "trap_clips",
             "training_clips", "seed", "participants_wanted", "completion_code", "redirect_url",
             "screen_audio_check", "screen_max_gold_failures", "screen_max_trap_failures",
-            "screen_min_score_sd", "screen_max_unplayed",
+            "screen_min_score_sd", "screen_max_unplayed", "ask_quality", "ask_sync", "stopping_rule",
+            "look_every", "planned_comparisons", "target_ci_half_width",
         ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional in a post, as the default was before the rule existed.
+        self.fields["stopping_rule"].required = False
+
+    def clean_stopping_rule(self):
+        return self.cleaned_data.get("stopping_rule") or Experiment.StoppingRule.NONE
 
     def clean(self):
         cleaned = super().clean()
@@ -136,6 +145,13 @@ class ExperimentForm(forms.ModelForm):
                     "clips_per_participant",
                     f"{clips} clips but only {len(videos)} videos: balanced shows each video once.",
                 )
+        rule = cleaned.get("stopping_rule")
+        if rule == Experiment.StoppingRule.SEQUENTIAL and not cleaned.get("look_every"):
+            self.add_error("look_every", "The group-sequential rule needs the kept participants per look.")
+        if rule == Experiment.StoppingRule.PRECISION and not cleaned.get("target_ci_half_width"):
+            self.add_error("target_ci_half_width", "The precision rule needs a target CI half-width.")
+        if cleaned.get("look_every") == 0:
+            self.add_error("look_every", "Must be at least 1.")
         if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
             changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
             changed -= {name for name in self.changed_data if name.startswith("screen_")}
@@ -144,3 +160,64 @@ class ExperimentForm(forms.ModelForm):
                     "The experiment is open: close it before changing " + ", ".join(sorted(changed)) + "."
                 )
         return cleaned
+
+
+class PlanForm(forms.Form):
+    """Assumptions of a sample-size plan: per-method MOS and SD, or a pilot experiment's ratings."""
+
+    pilot = forms.ModelChoiceField(
+        Experiment.objects.all(),
+        required=False,
+        help_text="Use a pilot's kept ratings per method (same method labels) and its exclusion rate; "
+        "the MOS and SD below are then ignored.",
+    )
+    sd = forms.FloatField(initial=1.0, min_value=0.05, max_value=4.0, label="SD of a rating")
+    exclusion = forms.FloatField(
+        initial=0.1, min_value=0.0, max_value=0.95, label="Share excluded by screening",
+        help_text="0.1 = one participant in ten.",
+    )  # fmt: skip
+    videos = forms.IntegerField(min_value=1, max_value=10_000, help_text="Videos in the experiment.")
+    participants = forms.CharField(
+        initial="10, 20, 30, 40, 60", label="Participants recruited",
+        help_text="Numbers to simulate, separated by commas (at most 12).",
+    )  # fmt: skip
+    simulations = forms.IntegerField(initial=500, min_value=100, max_value=5000)
+    alpha = forms.FloatField(initial=0.05, min_value=0.001, max_value=0.2)
+    seed = forms.IntegerField(initial=0, min_value=0)
+
+    def __init__(self, *args, experiment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.experiment = experiment
+        self.methods = list(experiment.methods.all())
+        self.fields["pilot"].queryset = Experiment.objects.exclude(pk=experiment.pk)
+        self.fields["videos"].initial = experiment.videos.count() or 10
+        for method in self.methods:
+            self.fields[f"mos_{method.pk}"] = forms.FloatField(
+                required=False, min_value=1.0, max_value=5.0, label=f"Assumed MOS of {method.label}"
+            )
+
+    def clean_participants(self):
+        text = self.cleaned_data["participants"]
+        try:
+            values = sorted({int(part) for part in text.replace(";", ",").split(",") if part.strip()})
+        except ValueError:
+            raise forms.ValidationError(
+                f"'{text}' is not a list of whole numbers separated by commas"
+            ) from None
+        if not values or len(values) > 12 or values[0] < 1 or values[-1] > 2000:
+            raise forms.ValidationError("Give 1 to 12 numbers of participants between 1 and 2000.")
+        return values
+
+    def clean(self):
+        cleaned = super().clean()
+        if len(self.methods) < 2:
+            raise forms.ValidationError("The experiment needs at least two methods to plan a comparison.")
+        if cleaned.get("pilot") is None:
+            for method in self.methods:
+                if cleaned.get(f"mos_{method.pk}") is None and f"mos_{method.pk}" not in self.errors:
+                    message = f"Give the MOS you expect for {method.label}, or a pilot."
+                    self.add_error(f"mos_{method.pk}", message)
+        return cleaned
+
+    def assumed_mos(self) -> dict[str, float]:
+        return {m.label: self.cleaned_data[f"mos_{m.pk}"] for m in self.methods}

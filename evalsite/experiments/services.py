@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from scipy import stats as sps
 
-from . import screening, stats
+from . import attributes, screening, stats
 from .models import Experiment, Method, Stimulus
 
 
@@ -87,6 +88,29 @@ def open_problems(experiment: Experiment) -> list[str]:
     ):
         if wanted and stimuli.exists() and not stimuli.filter(role=role).exists():
             problems.append(f"'{experiment}' asks for {role} clips but has none")
+    problems += stopping_problems(experiment)
+    return problems
+
+
+def stopping_problems(experiment: Experiment) -> list[str]:
+    from .stopping import planned_pairs
+
+    rule = experiment.stopping_rule
+    if rule == Experiment.StoppingRule.NONE:
+        return []
+    problems = []
+    if rule == Experiment.StoppingRule.PRECISION and not experiment.target_ci_half_width:
+        problems.append("the precision stopping rule needs a target CI half-width")
+    if rule == Experiment.StoppingRule.SEQUENTIAL:
+        try:
+            planned_pairs(experiment)
+        except ValueError as exc:
+            problems.append(f"planned comparisons: {exc}")
+    if experiment.look_every and experiment.look_every > experiment.participants_wanted:
+        problems.append(
+            f"looks every {experiment.look_every} kept participants but only "
+            f"{experiment.participants_wanted} wanted: the rule would never look early"
+        )
     return problems
 
 
@@ -173,6 +197,17 @@ def screening_records(experiment: Experiment, ratings) -> list[screening.Partici
 
 
 @dataclass
+class AttributeResults:
+    """MOS, tests and chart of one question asked about the clips."""
+
+    attribute: attributes.Attribute
+    summaries: list[stats.Summary]
+    comparisons: list[stats.Comparison]
+    chart_svg: str = ""
+    scores: dict = field(default_factory=dict)
+
+
+@dataclass
 class Results:
     experiment: Experiment
     summaries: list[stats.Summary]
@@ -182,36 +217,179 @@ class Results:
     kept: int
     chart_svg: str = ""
     scores: dict = field(default_factory=dict)
+    # Every attribute asked, the paper's suitability first (its figures are also the fields above).
+    attributes: list[AttributeResults] = field(default_factory=list)
+    model: dict = field(default_factory=dict)  # ratings against the model, see `model_relation`
+
+    @property
+    def extra_attributes(self) -> list[AttributeResults]:
+        return self.attributes[1:]
+
+
+def kept_test_ratings(experiment: Experiment, ratings=None):
+    """(ratings of test clips by kept participants, screening verdicts, all ratings)."""
+    ratings = list(rating_rows(experiment)) if ratings is None else ratings
+    verdicts = screening.screen(screening_records(experiment, ratings), rules_for(experiment))
+    kept = [
+        r
+        for r in ratings
+        if r.assignment.stimulus.role == Stimulus.Role.TEST
+        and r.assignment.stimulus.method
+        and not verdicts[r.assignment.participant_id]
+    ]
+    return kept, verdicts
+
+
+def scores_by_method(experiment: Experiment, kept, field_name: str = "score") -> dict[str, list[int]]:
+    scores = {method.label: [] for method in experiment.methods.all()}
+    for rating in kept:
+        value = getattr(rating, field_name)
+        if value is not None:
+            scores[rating.assignment.stimulus.method.label].append(value)
+    return scores
 
 
 def collect_results(experiment: Experiment, chart: bool = True) -> Results:
     ratings = list(rating_rows(experiment))
-    verdicts = screening.screen(screening_records(experiment, ratings), rules_for(experiment))
-    scores = {method.label: [] for method in experiment.methods.all()}
-    for rating in ratings:
-        stimulus = rating.assignment.stimulus
-        if (
-            stimulus.role == Stimulus.Role.TEST
-            and stimulus.method
-            and not verdicts[rating.assignment.participant_id]
-        ):
-            scores[stimulus.method.label].append(rating.score)
-    summaries = [stats.summarize(label, values) for label, values in scores.items()]
-    comparisons = stats.compare_all(scores)
+    kept, verdicts = kept_test_ratings(experiment, ratings)
+    per_attribute = []
+    for attribute in attributes.asked(experiment):
+        scores = scores_by_method(experiment, kept, attribute.field)
+        summaries = [stats.summarize(label, values) for label, values in scores.items()]
+        comparisons = stats.compare_all(scores)
+        svg = ""
+        if chart and any(s.n for s in summaries):
+            svg = stats.mos_chart_svg(summaries, comparisons, ylabel=f"MOS {attribute.name} (95% CI)")
+        per_attribute.append(AttributeResults(attribute, summaries, comparisons, svg, scores))
+    main = per_attribute[0]
     participants = {p.pk: p for p in experiment.participants.all()}
     excluded = [(participants[pk], why) for pk, why in verdicts.items() if why]
-    results = Results(
+    return Results(
         experiment,
-        summaries,
-        comparisons,
+        main.summaries,
+        main.comparisons,
         excluded,
         len(verdicts),
         len(verdicts) - len(excluded),
-        scores=scores,
+        chart_svg=main.chart_svg,
+        scores=main.scores,
+        attributes=per_attribute,
+        model=model_relation(experiment, main.summaries, kept),
     )
-    if chart and any(s.n for s in summaries):
-        results.chart_svg = stats.mos_chart_svg(summaries, comparisons)
-    return results
+
+
+def pilot_figures(pilot: Experiment) -> tuple[dict[str, list[int]], float]:
+    """A pilot's kept suitability ratings per method label, and the share of its finished
+    participants that screening excluded (the planner's assumptions)."""
+    kept, verdicts = kept_test_ratings(pilot)
+    finished = set(pilot.participants.finished().values_list("pk", flat=True))
+    excluded = sum(1 for pk in finished if verdicts.get(pk))
+    return scores_by_method(pilot, kept), (excluded / len(finished) if finished else 0.0)
+
+
+def model_relation(experiment: Experiment, summaries: list[stats.Summary], kept) -> dict:
+    """Ratings against the retrieval model.
+
+    Per method: its MOS next to the objective figures of its TrainedModel (ACC_rank and R@K of
+    the model's validation metrics, as `train` registered them; a random method has the known
+    expectation ACC_rank 0.5), and Spearman's rho between MOS and ACC_rank across the methods
+    that have both. Per clip: each test stimulus's retrieval distance and rank against its mean
+    rating, with Spearman's rho and its Fisher-z CI per method (`stats.spearman`).
+    """
+    mos = {s.label: s.mos for s in summaries}
+    methods = []
+    for method in experiment.methods.select_related("trained_model"):
+        acc, recall = objective_figures(method)
+        methods.append({"label": method.label, "kind": method.kind, "mos": mos.get(method.label),
+                        "acc_rank": acc, "recall": recall})  # fmt: skip
+    ks = sorted({k for m in methods for k in m["recall"]})
+    for m in methods:
+        recall = m.pop("recall")
+        m["recall_at"] = [{"k": k, "value": recall.get(k)} for k in ks]
+    paired = [(m["acc_rank"], m["mos"]) for m in methods if None not in (m["acc_rank"], m["mos"])]
+    rho = None
+    if len(paired) >= 2 and len({a for a, _ in paired}) > 1 and len({b for _, b in paired}) > 1:
+        rho = float(sps.spearmanr(*zip(*paired, strict=True)).statistic)
+    per_clip = defaultdict(list)
+    for rating in kept:
+        per_clip[rating.assignment.stimulus].append(rating.score)
+    clips = defaultdict(list)
+    for stimulus, scores in per_clip.items():
+        if stimulus.method.kind == Method.Kind.MODEL and stimulus.distance is not None:
+            clips[stimulus.method.label].append(
+                {"stimulus": str(stimulus.token), "video": stimulus.video.name, "distance": stimulus.distance,
+                 "rank": stimulus.rank, "n": len(scores), "mean_rating": sum(scores) / len(scores)}
+            )  # fmt: skip
+    per_method = []
+    for label, rows in clips.items():
+        c = stats.spearman([r["distance"] for r in rows], [r["mean_rating"] for r in rows])
+        per_method.append({"label": label, "clips": len(rows), "rho": c.rho, "ci_low": c.low,
+                           "ci_high": c.high, "p": c.p,
+                           "rows": sorted(rows, key=lambda r: r["distance"])})  # fmt: skip
+    return {
+        "methods": methods,
+        "recall_k": [f"R@{k}" for k in ks],
+        "mos_vs_acc_rank": {"n": len(paired), "rho": rho},
+        "distance_vs_rating": per_method,
+    }
+
+
+def objective_figures(method: Method) -> tuple[float | None, dict[int, float]]:
+    """(ACC_rank, {K: R@K}) of a method's model (validation metrics); Random: its expectation."""
+    model = method.trained_model
+    if model is None:
+        return (0.5 if method.kind == Method.Kind.RANDOM else None), {}
+    metrics = model.metrics.get("valid", model.metrics) if isinstance(model.metrics, dict) else {}
+    if not isinstance(metrics, dict):
+        return None, {}
+    acc = metrics.get("acc_rank")
+    recall = {
+        int(key[2:]): float(value)
+        for key, value in metrics.items()
+        if key.startswith("r@") and key[2:].isdigit() and isinstance(value, int | float)
+    }
+    return (float(acc) if isinstance(acc, int | float) else None), recall
+
+
+def results_json(experiment: Experiment) -> dict:
+    """The analysis of the results page as data: every attribute, the model relation, the looks."""
+    results = collect_results(experiment, chart=False)
+    return {
+        "format": "sfx-eval-results/1",
+        "generated_at": _iso(timezone.now()),
+        "experiment": {"id": experiment.pk, "slug": experiment.slug, "title": experiment.title},
+        "participants": results.participants,
+        "kept": results.kept,
+        "attributes": [
+            {
+                "field": a.attribute.field,
+                "name": a.attribute.name,
+                "question": a.attribute.question,
+                "methods": [
+                    {"label": s.label, "n": s.n, "mos": s.mos, "sd": s.sd, "ci95": s.ci95}
+                    for s in a.summaries
+                ],
+                "comparisons": [
+                    {"a": c.a, "b": c.b, "u": c.u, "p": c.p, "p_holm": c.p_holm,
+                     "rank_biserial": c.rank_biserial, "common_language": c.common_language}
+                    for c in a.comparisons
+                ],  # fmt: skip
+            }
+            for a in results.attributes
+        ],
+        "model": results.model,
+        "stopping": {
+            "rule": experiment.stopping_rule,
+            "stopped_at": _iso(experiment.stopped_at),
+            "reason": experiment.stop_reason,
+            "looks": [
+                {"number": look.number, "kept": look.kept, "information": look.information,
+                 "stop": look.stop, "reason": look.reason, "details": look.details,
+                 "at": _iso(look.created_at)}
+                for look in experiment.looks.all()
+            ],  # fmt: skip
+        },
+    }
 
 
 # --- exports --------------------------------------------------------------------------------
@@ -236,6 +414,8 @@ CSV_COLUMNS = [
     "rated_at",
     "time_on_page_ms",
     "play_count",
+    "quality",
+    "sync",
 ]
 
 
@@ -266,6 +446,7 @@ def csv_rows(experiment: Experiment):
             _iso(r.created_at),
             r.time_on_page_ms if r.time_on_page_ms is not None else "",
             a.play_count,
+            *(getattr(r, attribute.field) or "" for attribute in attributes.OPTIONAL),
         ]
 
 
@@ -308,6 +489,12 @@ CONFIG_FIELDS = [
     "screen_max_trap_failures",
     "screen_min_score_sd",
     "screen_max_unplayed",
+    "ask_quality",
+    "ask_sync",
+    "stopping_rule",
+    "look_every",
+    "planned_comparisons",
+    "target_ci_half_width",
 ]
 
 

@@ -7,7 +7,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from . import services
+from . import planning, services, stopping
+from .forms import PlanForm
 from .models import Experiment, Stimulus
 
 
@@ -24,6 +25,7 @@ def results(request, pk):
         "title": f"Results: {experiment}",
         "experiment": experiment,
         "results": services.collect_results(experiment),
+        "looks": experiment.looks.all(),
         "opts": Experiment._meta,
     }
     return render(request, "experiments/results.html", context)
@@ -66,3 +68,77 @@ def stimulus_media(request, token):
     if not stimulus.file:
         raise Http404("this stimulus has no file yet")
     return FileResponse(stimulus.file.open("rb"), content_type="video/mp4")
+
+
+@staff_member_required
+def plan(request, pk):
+    """Sample-size planning: the power of each comparison over numbers of participants."""
+    experiment = get_object_or_404(Experiment, pk=pk)
+    form = PlanForm(request.GET if "sd" in request.GET else None, experiment=experiment)
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Plan the sample size: {experiment}",
+        "experiment": experiment,
+        "form": form,
+        "opts": Experiment._meta,
+    }
+    if form.is_bound and form.is_valid():
+        try:
+            context["plan"] = _plan(experiment, form)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+    return render(request, "experiments/plan.html", context)
+
+
+def _plan(experiment, form) -> dict:
+    data = form.cleaned_data
+    labels = [m.label for m in form.methods]
+    exclusion = data["exclusion"]
+    if data["pilot"] is not None:
+        scores, exclusion = services.pilot_figures(data["pilot"])
+        missing = [label for label in labels if not scores.get(label)]
+        if missing:
+            raise ValueError(f"the pilot '{data['pilot']}' has no kept ratings of {', '.join(missing)}")
+        distributions = {label: planning.from_ratings(scores[label]) for label in labels}
+    else:
+        assumed = form.assumed_mos()
+        distributions = {label: planning.from_mos(mos, data["sd"]) for label, mos in assumed.items()}
+    mos = {label: float(planning.SCORES @ p) for label, p in distributions.items()}
+    if experiment.planned_comparisons.strip():
+        pairs = stopping.planned_pairs(experiment)
+    else:
+        pairs = [(a, b) for a in labels for b in labels if mos[a] > mos[b] + 1e-9]
+    points = planning.simulate(
+        distributions, data["participants"], design=experiment.design, videos=data["videos"],
+        clips=experiment.clips_per_participant, exclusion=exclusion, alpha=data["alpha"],
+        simulations=data["simulations"], seed=data["seed"],
+    )  # fmt: skip
+    sentences = []
+    for pair in pairs:
+        n = planning.smallest_n(points, pair) or points[-1].participants
+        point = next(p for p in points if p.participants == n)
+        sentences.append(
+            f"With {n} participants: power {point.power[pair]:.2f} for {pair[0]} > {pair[1]} "
+            f"at alpha {data['alpha']:g}"
+        )
+    return {
+        "mos": mos,
+        "exclusion": exclusion,
+        "pairs": [f"{a} > {b}" for a, b in pairs],
+        "rows": [
+            {"point": p, "cells": [{"pair": f"{a} > {b}", "power": p.power[(a, b)], "se": p.mc_error((a, b))}
+                                   for a, b in pairs]}
+            for p in points
+        ],
+        "sentences": sentences,
+        "chart_svg": planning.power_chart_svg(points, pairs, data["alpha"]) if pairs else "",
+    }
+
+
+@staff_member_required
+def export_results(request, pk):
+    """The analysis as JSON: every attribute's MOS and tests, ratings against the model, the looks."""
+    experiment = get_object_or_404(Experiment, pk=pk)
+    response = JsonResponse(services.results_json(experiment), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{experiment.slug}-results.json"'
+    return response

@@ -1,6 +1,10 @@
 from django import forms
 
+from evalsite.experiments.attributes import OPTIONAL
+
 from .audiocheck import BadAnswer, normalize_answer
+
+OPTIONAL_BY_FIELD = {a.field: a for a in OPTIONAL}
 
 SCALE = [(5, "Excellent"), (4, "Good"), (3, "Fair"), (2, "Poor"), (1, "Bad")]
 
@@ -41,6 +45,35 @@ class RatingForm(ClipForm):
                               "got %(value)s.",
         },
     )
+
+
+def _attribute_field(attribute):
+    return forms.TypedChoiceField(
+        choices=SCALE, coerce=int, widget=forms.RadioSelect, required=False, empty_value=None,
+        error_messages={
+            "invalid_choice": f"The {attribute.name} score must be a whole number from 1 (Bad) to 5 "
+                              "(Excellent), got %(value)s.",
+        },
+    )
+
+
+class AttributesForm(RatingForm):
+    """The score plus the experiment's optional questions, each required when it is asked."""
+
+    quality = _attribute_field(OPTIONAL_BY_FIELD["quality"])
+    sync = _attribute_field(OPTIONAL_BY_FIELD["sync"])
+
+    def __init__(self, *args, asked=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for attribute in asked:
+            if attribute.flag:
+                self.fields[attribute.field].required = True
+                self.fields[attribute.field].error_messages["required"] = (
+                    f"Please also answer \"{attribute.question}\" with a score from 1 (Bad) to 5 (Excellent)."
+                )
+
+    def attribute_values(self) -> dict:
+        return {a.field: self.cleaned_data.get(a.field) for a in OPTIONAL}
 
 
 def first_error(form) -> str:

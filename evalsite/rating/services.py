@@ -12,6 +12,8 @@ from django.db.models import Exists, F, OuterRef, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from evalsite.experiments.attributes import OPTIONAL
+from evalsite.experiments.attributes import asked as asked_attributes
 from evalsite.experiments.models import Experiment, Method, Stimulus
 
 from . import audiocheck
@@ -23,6 +25,7 @@ COOKIE_MAX_AGE = 60 * 60 * 24 * 30
 ALREADY_RATED = "You have already rated this clip; each clip is rated once."
 CLOSED = "This study is closed: it does not accept participants or ratings now."
 NOT_OPEN_YET = "This study is not open yet. Please come back when the researcher has opened it."
+FULL = "This study already has all the participants it needs. Thank you!"
 # Entry-link parameters of the crowd platforms: (platform, worker id, study id, session id).
 PLATFORMS = [
     ("prolific", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
@@ -177,8 +180,7 @@ def enroll(experiment: Experiment, entry: dict, user_agent: str = "") -> Partici
     existing = returning_participant(experiment, entry)
     if existing is not None:
         return existing
-    if experiment.participants.finished().count() >= experiment.participants_wanted:
-        raise Refused("This study already has all the participants it needs. Thank you!", 403)
+    check_recruiting(experiment)
     pools = clip_pools(experiment)
     if not plan_for(experiment, pools, 0):
         raise Refused("This study has no clips ready yet. Please try again later.", 503)
@@ -215,6 +217,14 @@ def take_sequence(experiment: Experiment) -> int:
             [experiment.pk],
         )
         return cursor.fetchone()[0]
+
+
+def check_recruiting(experiment: Experiment) -> None:
+    """Refuses a newcomer once the study has its participants, or stopped early on its answer."""
+    if experiment.stopped_at is not None:
+        raise Refused(FULL, 403)
+    if experiment.participants.finished().count() >= experiment.participants_wanted:
+        raise Refused(FULL, 403)
 
 
 def _clips(stimuli) -> list[Clip]:
@@ -324,7 +334,13 @@ def mturk_submission(participant: Participant) -> dict | None:
 def finish(participant: Participant) -> bool:
     if unrated(participant).exists():
         return False
-    Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(finished_at=timezone.now())
+    first = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
+        finished_at=timezone.now()
+    )
+    if first:
+        from evalsite.experiments.stopping import after_finish
+
+        after_finish(participant.experiment_id)  # an adaptive stopping rule may take a look now
     return True
 
 
@@ -429,16 +445,22 @@ def rating_target(token: str | None, slug: str, clip):
     )
 
 
-def submit_rating(request, slug: str, clip, score: int, fast: bool = True) -> int:
-    """Stores one score of this browser's participant and returns the rating's id.
+def submit_rating(
+    request, slug: str, clip, score: int, attributes: dict | None = None, fast: bool = True
+) -> int:
+    """Stores one score (and the optional attributes asked) of this browser's participant; returns its id.
+
+    `attributes` maps optional attribute fields (quality, sync) to their 1..5 answers or None; an
+    experiment that asks one refuses a rating without it, and one that does not ignores it.
 
     The hot path of a study. On PostgreSQL it is one statement (`_fast_sql`) that checks every
     rule and inserts; when it inserts nothing, the ORM path below finds out why and refuses with
     that reason (or stores, on other databases).
     """
     token = cookie_token(request, slug)
+    answers = {a.field: (attributes or {}).get(a.field) for a in OPTIONAL}
     if fast and token and connection.vendor == "postgresql":
-        rating_id = _fast_insert(token, slug, clip, score)
+        rating_id = _fast_insert(token, slug, clip, score, answers)
         if rating_id is not None:
             return rating_id
     assignment = rating_target(token, slug, clip)
@@ -455,6 +477,12 @@ def submit_rating(request, slug: str, clip, score: int, fast: bool = True) -> in
         raise Refused(ALREADY_RATED, 409)
     if assignment.earlier_unrated:
         raise Refused("Please rate the clips in the order they are shown.", 409)
+    asked = {a.field: a for a in asked_attributes(participant.experiment) if a.flag}
+    for field, attribute in asked.items():
+        if answers[field] is None:
+            raise Refused(
+                f'Please also answer "{attribute.question}" with a score from 1 (Bad) to 5 (Excellent).'
+            )
     now = timezone.now()
     too_fast = listening_shortfall(assignment, now)
     if too_fast is not None and too_fast_policy() == "refuse":
@@ -463,6 +491,7 @@ def submit_rating(request, slug: str, clip, score: int, fast: bool = True) -> in
         return _insert_once(
             assignment=assignment,
             score=score,
+            **{field: value if field in asked else None for field, value in answers.items()},
             played_to_end=assignment.played_to_end_at is not None,
             time_on_page_ms=max(0, int((now - (assignment.shown_at or now)).total_seconds() * 1000)),
             too_fast=too_fast is not None,
@@ -511,7 +540,8 @@ WITH target AS (
            -- listening_shortfall(): never served, never started, or sooner than the clip lasts
            (a.media_served_at IS NULL OR a.playback_started_at IS NULL
             OR EXTRACT(EPOCH FROM %(now)s - a.playback_started_at)
-               < COALESCE(s.duration, 0) - %(tolerance)s) AS too_fast
+               < COALESCE(s.duration, 0) - %(tolerance)s) AS too_fast,
+           e.ask_quality, e.ask_sync
     FROM {assignment} a
     JOIN {participant} p ON p.id = a.participant_id
     JOIN {experiment} e ON e.id = p.experiment_id
@@ -520,13 +550,18 @@ WITH target AS (
     WHERE a.stimulus_id = (SELECT id FROM {stimulus} WHERE token = %(clip)s)
       AND p.token = %(token)s AND e.slug = %(slug)s AND e.status = %(open)s
       AND p.audio_check_passed IS NOT NULL AND p.training_done_at IS NOT NULL
+      -- Each optional question the experiment asks must be answered.
+      AND (NOT e.ask_quality OR %(quality)s::smallint IS NOT NULL)
+      AND (NOT e.ask_sync OR %(sync)s::smallint IS NOT NULL)
       AND NOT EXISTS (
           SELECT 1 FROM {assignment} b
           WHERE b.participant_id = a.participant_id AND b.position < a.position
             AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = b.id))
 )
-INSERT INTO {rating} (assignment_id, score, played_to_end, time_on_page_ms, too_fast, created_at)
-SELECT id, %(score)s, played_to_end_at IS NOT NULL,
+INSERT INTO {rating} (assignment_id, score, quality, sync, played_to_end, time_on_page_ms, too_fast,
+                      created_at)
+SELECT id, %(score)s, CASE WHEN ask_quality THEN %(quality)s::smallint END,
+       CASE WHEN ask_sync THEN %(sync)s::smallint END, played_to_end_at IS NOT NULL,
        GREATEST(0, (EXTRACT(EPOCH FROM %(now)s - COALESCE(shown_at, %(now)s)) * 1000)::integer),
        too_fast, %(now)s
 FROM target
@@ -535,10 +570,10 @@ ON CONFLICT (assignment_id) DO NOTHING
 RETURNING id""".format(**tables)
 
 
-def _fast_insert(token: str, slug: str, clip, score: int) -> int | None:
+def _fast_insert(token: str, slug: str, clip, score: int, answers: dict) -> int | None:
     params = {"token": token, "slug": slug, "clip": clip, "score": score, "now": timezone.now(),
               "open": Experiment.Status.OPEN.value, "tolerance": settings.RATING_PLAY_TOLERANCE_S,
-              "refuse": too_fast_policy() == "refuse"}
+              "refuse": too_fast_policy() == "refuse", **answers}
     # Autocommit: the statement is its own transaction and durable once it returns.
     with connection.cursor() as cursor:
         cursor.execute(_fast_sql(), params)

@@ -13,8 +13,10 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from evalsite.experiments.attributes import asked
+
 from . import audiocheck, services
-from .forms import SCALE, AudioCheckForm, ClipForm, ConsentForm, RatingForm, first_error
+from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
 from .media import ranged_file_response
 
 
@@ -105,6 +107,7 @@ def entry(request, slug):
         participant = current
     if participant is not None:
         return services.remember(to_step(participant), participant)
+    services.check_recruiting(experiment)
     preview = services.is_mturk_preview(request.GET)
     form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and preview:
@@ -180,9 +183,11 @@ def training(request, slug):
 @require_http_methods(["GET", "POST"])
 def rate(request, slug):
     if request.method == "POST":
-        form = RatingForm(request.POST)
+        # Optional questions are checked against the experiment by the rating's insert itself.
+        form = AttributesForm(request.POST)
         if form.is_valid():
-            services.submit_rating(request, slug, form.cleaned_data["clip"], form.cleaned_data["score"])
+            data = form.cleaned_data
+            services.submit_rating(request, slug, data["clip"], data["score"], form.attribute_values())
             return redirect("rating:rate", slug=slug)
         participant = services.require_participant(request, slug)
         return _rate_page(request, participant.experiment, participant, error=first_error(form), status=400)
@@ -206,6 +211,7 @@ def _rate_page(request, experiment, participant, error="", status=200):
         "total": total,
         "done": done,
         "scale": SCALE,
+        "questions": asked(experiment),
         "error": error,
     }
     return render(request, "rating/rate.html", context, status=status)

@@ -86,9 +86,15 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (submit.disabled) return;
-    if (!form.querySelector("input[name=score]:checked")) {
-      showError("Please choose a score from 1 (Bad) to 5 (Excellent).");
-      return;
+    // Every question on the page (the suitability score, and any the study adds) needs an answer.
+    var sets = form.querySelectorAll("fieldset");
+    for (var i = 0; i < sets.length; i++) {
+      if (!sets[i].querySelector("input[type=radio]:checked")) {
+        var legend = sets[i].querySelector("legend");
+        showError(i === 0 ? "Please choose a score from 1 (Bad) to 5 (Excellent)."
+          : "Please also answer \u201c" + legend.textContent + "\u201d from 1 (Bad) to 5 (Excellent).");
+        return;
+      }
     }
     showError("");
     submit.disabled = true;  // one submission per click; the server answers a resend as the first

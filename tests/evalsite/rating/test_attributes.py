@@ -15,6 +15,7 @@ def multi(client, make_study, walk):
 
 
 def post(w, assignment, **answers):
+    w.start(assignment)
     w.played(assignment)
     return w.client.post(w.url("rate"), {"clip": str(assignment.stimulus.token), **answers})
 
@@ -44,7 +45,10 @@ def test_it_stores_every_answer_of_one_clip_in_one_rating(client, multi):
 def test_a_rating_without_an_asked_answer_is_refused_and_nothing_stored(client, multi, fast):
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
-    token = multi.current().stimulus.token
+    current = multi.current()
+    multi.start(current)
+    multi.played(current)
+    token = current.stimulus.token
     with pytest.raises(services.Refused, match="How well are the sound and the picture in sync"):
         services.submit_rating(request, multi.slug, token, 4, {"quality": 3, "sync": None}, fast=fast)
     assert not Rating.objects.exists()

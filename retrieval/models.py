@@ -8,11 +8,14 @@ class Variant(models.TextChoices):
 
 
 class TrainedModel(models.Model):
-    """A trained checkpoint registered by `manage.py train`, usable as an experiment method."""
+    """A trained checkpoint, usable as an experiment method. Registered by `manage.py train`,
+    `manage.py register_model` or the admin, all through retrieval.registry, which fills every
+    field but the name from the checkpoint file."""
 
     name = models.CharField(max_length=100, unique=True)
     variant = models.CharField(max_length=16, choices=Variant.choices)
     checkpoint = models.CharField(max_length=500, help_text="Path of the checkpoint file.")
+    preset = models.CharField(max_length=32, blank=True, help_text="Input preset of the checkpoint.")
     checkpoint_sha256 = models.CharField(max_length=64, blank=True)
     config = models.JSONField(default=dict, blank=True)
     metrics = models.JSONField(default=dict, blank=True)

@@ -4,9 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from retrieval.checkpoint import CheckpointError
-from retrieval.inference import file_sha256
-from retrieval.models import TrainedModel
 from retrieval.nets import VideoWeightsError
+from retrieval.registry import register
 from retrieval.train import TrainingError, config_from_args, get_args_parser, train
 
 
@@ -35,12 +34,6 @@ class Command(BaseCommand):
             self._register(args.name or Path(args.out).stem, summary)
 
     def _register(self, name: str, summary: dict):
-        out = Path(summary["out"]).resolve()
-        row, created = TrainedModel.objects.update_or_create(
-            name=name,
-            defaults={"variant": summary["variant"], "checkpoint": str(out),
-                      "checkpoint_sha256": file_sha256(out), "config": summary["config"],
-                      "metrics": {"valid": summary["best"]}},
-        )
+        row, created = register(summary["out"], name)
         verb = "registered" if created else "updated"
         self.stdout.write(f"{verb} TrainedModel {row.name!r} ({row.variant})")

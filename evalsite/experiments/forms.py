@@ -123,6 +123,12 @@ class ExperimentForm(forms.ModelForm):
             "screen_min_score_sd", "screen_max_unplayed", "ask_quality", "ask_sync", "stopping_rule",
             "look_every", "planned_comparisons", "target_ci_half_width",
         ]  # fmt: skip
+        labels = {
+            "ask_quality": "Ask about audio quality",
+            "ask_sync": "Ask about audio-visual synchrony",
+            "look_every": "Look every K kept participants",
+            "target_ci_half_width": "Target CI half-width",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

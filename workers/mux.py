@@ -2,8 +2,10 @@
 
 No Django here: the tasks pass file paths and numbers; probing and decoding are the `media`
 module's. The soundtrack is computed in numpy and handed to one ffmpeg call that copies the H.264
-video stream as it is; other codecs are re-encoded to H.264 with moviepy. Every output is stripped
-of metadata so that nothing in the file names the method or the source.
+video stream as it is (other codecs are re-encoded to H.264 in the same call). The audio is one
+mono AAC track at 48 kHz, whatever the source's layout (stereo sources are averaged to mono when
+decoded), normalised to the experiment's loudness. Every output is stripped of metadata so that
+nothing in the file names the method or the source.
 """
 
 import os
@@ -21,6 +23,7 @@ from media import MediaError, MediaInfo, decode_audio, open_media, probe
 from workers import audio
 
 SAMPLE_RATE = 48_000
+CHANNELS = 1  # the one channel layout of every stimulus: mono
 AUDIO_BITRATE = "128k"  # ffmpeg's AAC default; ample for a mono 48 kHz track
 # Browsers play H.264 in MP4 with 4:2:0 chroma; anything else is re-encoded.
 COPYABLE = {("h264", "yuv420p"), ("h264", "yuvj420p")}
@@ -123,49 +126,38 @@ def write_mp4(video_path: str | Path, info: MediaInfo, track: np.ndarray, out_pa
     out_path = Path(out_path)
     tmp = out_path.with_name(f".tmp-{uuid.uuid4().hex}.mp4")
     try:
-        if copyable(info):
-            _ffmpeg_copy(video_path, info, track, tmp, sample_rate, timeout)
-        else:
-            _moviepy_reencode(video_path, info, track, tmp, sample_rate)
+        _ffmpeg_mux(video_path, info, track, tmp, sample_rate, timeout)
         os.replace(tmp, out_path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _ffmpeg_copy(video_path, info, track, tmp, sample_rate, timeout):
+# Re-encoding: H.264 4:2:0 needs even dimensions; an odd one loses its last row or column.
+REENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            "-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2"]  # fmt: skip
+
+
+def _ffmpeg_mux(video_path, info, track, tmp, sample_rate, timeout):
+    """One ffmpeg call: the video stream copied (browser-ready H.264) or re-encoded, and `track`
+    as the only audio stream, mono (CHANNELS), so the file measures what the track was
+    normalised to: a mono track copied into two channels would measure +3 LU (BS.1770 sums the
+    channels' power)."""
     # The track goes through a raw temporary file, not stdin: subprocess feeds a pipe 512 bytes
     # per poll, which made the pipe the slowest part of a mux.
     # 16-bit PCM, as a WAV would hold it: ffmpeg's AAC encoder takes float input markedly slower.
     pcm = (np.clip(track, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    video = ["-c:v", "copy"] if copyable(info) else REENCODE
     with tempfile.NamedTemporaryFile(suffix=".s16") as raw:
         raw.write(pcm.tobytes())
         raw.flush()
         cmd = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-y", "-v", "error",
             "-i", str(video_path),
-            "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", raw.name,
-            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-            "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-t", f"{info.duration:.6f}",
+            "-f", "s16le", "-ar", str(sample_rate), "-ac", str(CHANNELS), "-i", raw.name,
+            "-map", "0:v:0", "-map", "1:a:0", *video,
+            "-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ac", str(CHANNELS), "-t", f"{info.duration:.6f}",
             *CLEAN_OUTPUT, "-f", "mp4", str(tmp),
         ]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise MuxError(f"{video_path}: ffmpeg failed: {result.stderr.decode(errors='replace').strip()}")
-
-
-def _moviepy_reencode(video_path, info, track, tmp, sample_rate):
-    from moviepy import VideoFileClip
-    from moviepy.audio.AudioClip import AudioArrayClip
-
-    stereo = np.repeat(track[:, None], 2, axis=1)
-    with tempfile.TemporaryDirectory(prefix="mux-") as work:
-        clip = VideoFileClip(str(video_path), audio=False)
-        try:
-            sound = AudioArrayClip(stereo, fps=sample_rate).with_duration(clip.duration)
-            clip.with_audio(sound).write_videofile(
-                str(tmp), codec="libx264", audio_codec="aac", audio_bitrate=AUDIO_BITRATE,
-                audio_fps=sample_rate, preset="veryfast", pixel_format="yuv420p",
-                temp_audiofile=str(Path(work) / "audio.m4a"), ffmpeg_params=CLEAN_OUTPUT, logger=None,
-            )  # fmt: skip
-        finally:
-            clip.close()

@@ -6,10 +6,11 @@ so that the web process, which imports this module to send tasks, never loads to
 """
 
 import logging
+import time
 
 from celery import Task, shared_task
 
-from evalsite.experiments.models import Method
+from evalsite.experiments.models import Method, Stimulus
 from workers import stimuli
 
 log = logging.getLogger(__name__)
@@ -45,9 +46,34 @@ class MethodTask(BuildTask):
             gpu.fail_pending(method, f"gave up after {self.request.retries} retries: {exc}")
 
 
+def logged(what: str, work, failure=lambda result: None):
+    """Runs `work()` with one log line when it starts and one when it ends: "finished in N s"
+    with its result, or "failed after N s" with the reason (an exception, or what `failure`
+    finds in the result)."""
+    log.info("%s: started", what)
+    started = time.monotonic()
+    try:
+        result = work()
+    except Exception as exc:
+        retry = " (will retry)" if isinstance(exc, stimuli.TRANSIENT) else ""
+        seconds = time.monotonic() - started
+        log.warning("%s: failed after %.2f s%s: %s", what, seconds, retry, exc or type(exc).__name__)
+        raise
+    reason = failure(result)
+    if reason:
+        log.warning("%s: failed after %.2f s: %s", what, time.monotonic() - started, reason)
+    else:
+        log.info("%s: finished in %.2f s: %s", what, time.monotonic() - started, result)
+    return result
+
+
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_library")
 def embed_library(self, method_id: int) -> int:
     """Embeds the experiment's sound library with the method's model (or finds it cached)."""
+    return logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
+
+
+def _embed_library(method_id: int) -> int:
     from workers import retrieve as gpu
 
     method = find_method(method_id)
@@ -68,6 +94,10 @@ def embed_library(self, method_id: int) -> int:
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.retrieve")
 def retrieve(self, method_id: int) -> int:
     """Embeds the method's pending videos, stores their top-1 sounds, and queues their muxing."""
+    return logged(f"retrieve method {method_id}", lambda: _retrieve(method_id))
+
+
+def _retrieve(method_id: int) -> int:
     from workers import retrieve as gpu
 
     method = find_method(method_id)
@@ -88,7 +118,16 @@ def retrieve(self, method_id: int) -> int:
 
 @shared_task(base=StimulusTask, bind=True, name="workers.media.mux_stimulus")
 def mux_stimulus(self, stimulus_id: int) -> str:
-    return stimuli.build_stimulus(stimulus_id, reclaim=self.reclaim())
+    reclaim = self.reclaim()
+    return logged(
+        f"mux_stimulus {stimulus_id}",
+        lambda: stimuli.build_stimulus(stimulus_id, reclaim=reclaim),
+        lambda result: result == "failed" and stimulus_error(stimulus_id),
+    )
+
+
+def stimulus_error(stimulus_id: int) -> str:
+    return Stimulus.objects.filter(pk=stimulus_id).values_list("error", flat=True).first() or "failed"
 
 
 def find_method(method_id: int) -> Method | None:

@@ -1,5 +1,7 @@
 """The in-process build (embedded mode) on the test database: rows, files, errors, re-runs."""
 
+import re
+
 import av
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ import pytest
 from evalsite.experiments.models import Stimulus
 from tests.workers.conftest import experiment, library, trained_model, video_row
 from workers import mux
-from workers.build import build_progress, enqueue_build, run_build
+from workers.build import build_progress, enqueue_build, prepare, run_build
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +240,23 @@ def test_it_builds_from_and_into_a_storage_without_local_paths(media_root, check
     for s in exp.stimuli.all():
         assert default_storage.exists(s.file.name) and default_storage.size(s.file.name) > 1000
     assert not (media_root / "stimuli").exists()
+
+
+def test_each_task_logs_its_start_and_its_end_with_seconds_or_the_reason(media_root, eager_tasks, caplog):
+    from workers import tasks
+
+    good, _ = video_row(media_root, "good")
+    mute, _ = video_row(media_root, "mute", tone_hz=None)
+    exp = experiment([good, mute], library(media_root, n=1), ("original",))
+    prepare(exp)
+    ok, bad = (exp.stimuli.get(video=v).pk for v in (good, mute))
+    with caplog.at_level("INFO", logger="workers.tasks"):
+        tasks.mux_stimulus.delay(ok)
+        tasks.mux_stimulus.delay(bad)
+    lines = [r.getMessage() for r in caplog.records if r.name == "workers.tasks"]
+    assert lines[0] == f"mux_stimulus {ok}: started"
+    assert re.fullmatch(rf"mux_stimulus {ok}: finished in \d+\.\d\d s: done", lines[1])
+    assert lines[2] == f"mux_stimulus {bad}: started"
+    failed = rf"mux_stimulus {bad}: failed after \d+\.\d\d s: Original / video 'mute': .* no audio stream.*"
+    assert re.fullmatch(failed, lines[3])
+    assert len(lines) == 4

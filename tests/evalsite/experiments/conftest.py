@@ -46,6 +46,13 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
+def staff(client, researcher):
+    """A test client logged in as the researcher."""
+    client.force_login(researcher)
+    return client
+
+
+@pytest.fixture
 def make_experiment(media_dir):
     """An experiment with built stimuli for every video x method, plus one gold and one trap clip."""
     from evalsite.experiments.models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video

@@ -11,12 +11,6 @@ pytestmark = pytest.mark.django_db
 GOOD = {"gold": [1], "trap": [4]}
 
 
-@pytest.fixture
-def staff(client, researcher):
-    client.force_login(researcher)
-    return client
-
-
 def finished(rate, experiment, scores, **participant):
     p = rate(experiment, {**GOOD, **scores}, finished_at=timezone.now(), **participant)
     return p, stopping.after_finish(experiment.pk)

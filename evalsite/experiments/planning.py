@@ -25,6 +25,7 @@ from scipy import stats as sps
 from . import stats
 
 SCORES = np.arange(1, 6)
+MAX_DRAWS = 10_000_000  # simulated ratings per number of participants (about 80 MB)
 
 
 def from_mos(mos: float, sd: float) -> np.ndarray:
@@ -91,6 +92,15 @@ def simulate(
         raise ValueError("planning needs at least two methods")
     if not 0 <= exclusion < 1:
         raise ValueError(f"the exclusion rate must be in [0, 1), got {exclusion}")
+    largest = ratings_per_method(
+        design, int(round(max(participants) * (1 - exclusion))), videos, len(labels), clips
+    )
+    if simulations * largest * len(labels) > MAX_DRAWS:
+        raise ValueError(
+            f"{simulations} simulations of {max(participants)} participants draw "
+            f"{simulations * largest * len(labels):,} ratings, more than {MAX_DRAWS:,}: "
+            "use fewer simulations or fewer participants"
+        )
     means = {label: float(SCORES @ distributions[label]) for label in labels}
     pairs = list(permutations(labels, 2))
     rng = np.random.default_rng(seed)

@@ -61,6 +61,9 @@ def kept_finished(experiment: Experiment):
 
 def after_finish(experiment_id: int) -> Look | None:
     """Called when a participant finishes: takes a look if one is due. Never fails the participant."""
+    rules = Experiment.objects.filter(pk=experiment_id, stopped_at__isnull=True)
+    if not rules.exclude(stopping_rule=Experiment.StoppingRule.NONE).exists():
+        return None  # no rule, or already stopped: nothing to lock or compute
     try:
         return take_look(experiment_id)
     except Exception:  # the participant's completion must not depend on the analysis

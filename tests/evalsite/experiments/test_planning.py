@@ -78,5 +78,8 @@ def test_simulated_p_values_are_the_results_pages_own():
 def test_the_planner_refuses_a_single_method_and_a_bad_exclusion_rate():
     with pytest.raises(ValueError, match="at least two methods"):
         planning.simulate({"A": planning.from_mos(3, 1)}, [10])
+    same = {"A": planning.from_mos(3, 1), "B": planning.from_mos(3, 1)}
+    with pytest.raises(ValueError, match="more than 10,000,000: use fewer simulations"):
+        planning.simulate(same, [10, 2000], videos=100, simulations=5000)
     with pytest.raises(ValueError, match="exclusion rate"):
         planning.simulate({"A": planning.from_mos(3, 1), "B": planning.from_mos(3, 1)}, [10], exclusion=1.0)

@@ -147,3 +147,13 @@ def test_a_pilots_ratings_drive_the_plan(staff, make_experiment, rate):
     plan = staff.get(reverse("experiments:plan", args=[experiment.pk]), query).context["plan"]
     assert plan["exclusion"] == 0.5 and plan["mos"] == {"proposed": pytest.approx(13 / 3), "random": 2.0}
     assert plan["rows"][0]["point"].kept == 2
+
+
+def test_the_planner_page_refuses_a_plan_too_large_to_simulate(staff, make_experiment):
+    experiment = make_experiment(methods=("proposed", "random"), videos=2)
+    methods = [m.pk for m in experiment.methods.all()]
+    query = {"sd": 1.0, "exclusion": 0.0, "videos": 5000, "participants": "2000", "simulations": 5000,
+             "alpha": 0.05, "seed": 0, f"mos_{methods[0]}": 3.5, f"mos_{methods[1]}": 3.0}  # fmt: skip
+    response = staff.get(reverse("experiments:plan", args=[experiment.pk]), query)
+    assert response.status_code == 200 and "plan" not in response.context
+    assert "use fewer simulations or fewer participants" in response.content.decode()

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-GRID_POINTS = 2001  # points of the integration grid per look
+GRID_POINTS = 1001  # points of the integration grid per look (boundaries to about 1e-5)
 GRID_LOW = -10.0  # lower end of the grid on the z scale; mass below it is < 1e-22
 
 

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin
 
-from .checkpoint import CheckpointError
 from .models import TrainedModel
 from .registry import checkpoint_facts
 
@@ -19,6 +18,8 @@ class TrainedModelForm(forms.ModelForm):
         }
 
     def clean_checkpoint(self):
+        from .checkpoint import CheckpointError  # torch: only when a checkpoint is registered
+
         path = self.cleaned_data["checkpoint"].strip()
         try:
             self.facts = checkpoint_facts(path)

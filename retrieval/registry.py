@@ -7,14 +7,15 @@ config, validation metrics, sha256) come from the file, never from what a person
 
 from pathlib import Path
 
-from .checkpoint import CheckpointError, load_checkpoint
-from .inference import file_sha256
+# torch is imported only when a checkpoint is read: the admin imports this module, and the web
+# processes never load torch.
 
 
 def checkpoint_facts(path: str | Path) -> dict:
     """The TrainedModel fields of a loadable checkpoint; CheckpointError names what is wrong."""
+    from .checkpoint import CheckpointError, load_checkpoint
     from .config import TrainConfig
-    from .inference import build_net
+    from .inference import build_net, file_sha256
     from .presets import Preset
 
     path = Path(path).expanduser().resolve()

@@ -52,6 +52,9 @@ class TrainConfig:
     negative: str = "random"  # semi-hard negative choice: "random" or "hardest"
     reduction: str = "sum"  # triplet losses summed over anchors as in the paper, or "mean"
     seed: int = 0
+    # Seed of a randomly initialised video trunk (None: `seed`). A benchmark fixes it across its
+    # seeds, as a pre-trained trunk would be, so that all its runs share one feature cache.
+    trunk_seed: int | None = None
     video_weights: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
 

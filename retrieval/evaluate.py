@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .hubness import K_OCCURRENCE, apply_option, hubness
 from .inference import RetrievalModel
 from .metrics import detection_accuracy, gt_ranks, random_scores, retrieval_scores
 from .train import TrainSplit, load_train_split
@@ -12,24 +13,38 @@ VARIANT_NAMES = {"triplet1": "Triplet 1", "triplet2": "Triplet 2", "proposed": "
 
 
 def evaluate_checkpoint(path, data_dir, split: str = "test", device: str = "auto", progress: bool = True,
-                        method: str | None = None) -> dict:
+                        method: str | None = None, hubness_option: str = "none") -> dict:
     """Retrieval among the split's samples with a sound effect; detection over all its samples."""
     model = RetrievalModel.from_checkpoint(path, device=device)
     data = load_train_split(model.net, data_dir, split, model.preset, model.device, progress)
-    video = _embed_video(model, data)
-    audio = model.embed_spectrograms(data.spectrograms)
-    with_se = data.has_se.astype(bool)
-    if with_se.sum() < 2:
+    if data.has_se.sum() < 2:
         raise ValueError(f"{Path(data_dir) / 'manifest.csv'}: split {split!r} has fewer than 2 samples "
                          "with a sound effect; retrieval cannot be ranked")
     row = {"method": method or f"{VARIANT_NAMES[model.variant]} ({Path(path).name})",
-           "variant": model.variant, "checkpoint": str(path),
-           **retrieval_scores(gt_ranks(video[with_se], audio[with_se]), int(with_se.sum()))}
+           "variant": model.variant, "checkpoint": str(path)}
+    return {**row, **score_split(model, data, (hubness_option,))[hubness_option]}
+
+
+def score_split(model: RetrievalModel, data: TrainSplit, options=("none",)) -> dict:
+    """Table 1 and 2 scores and hubness of a model on a split, for each hubness option.
+
+    The dictionary is the split's own sounds of the samples with an effect (the paper's test);
+    detection is over all samples. Returns {option: row}.
+    """
+    video = _embed_video(model, data)
+    audio = model.embed_spectrograms(data.spectrograms)
+    with_se = data.has_se.astype(bool)
     probabilities = model.detect(video, audio)
-    row["det_video"] = detection_accuracy(probabilities[0], with_se) if probabilities else None
-    row["det_audio"] = detection_accuracy(probabilities[1], with_se) if probabilities else None
-    row["det_n"] = len(with_se)
-    return row
+    detection = {"det_video": detection_accuracy(probabilities[0], with_se) if probabilities else None,
+                 "det_audio": detection_accuracy(probabilities[1], with_se) if probabilities else None,
+                 "det_n": len(with_se)}
+    queries = video[with_se]
+    rows = {}
+    for option in options:
+        library = apply_option(audio[with_se], option)
+        rows[option] = {**retrieval_scores(gt_ranks(queries, library), int(with_se.sum())), **detection,
+                        **hubness(queries, library), "hubness_option": option}
+    return rows
 
 
 def _embed_video(model: RetrievalModel, data: TrainSplit) -> np.ndarray:
@@ -40,14 +55,15 @@ def _embed_video(model: RetrievalModel, data: TrainSplit) -> np.ndarray:
 
 def random_row(n: int) -> dict:
     return {"method": "Random", "variant": "random", "checkpoint": None, **random_scores(n),
-            "det_video": None, "det_audio": None, "det_n": None}
+            "det_video": None, "det_audio": None, "det_n": None, "hub_share": None, "k_skewness": None}
 
 
 def evaluate(checkpoints, data_dir, split="test", random=True, device="auto", progress=True,
-             names=None) -> list[dict]:
+             names=None, hubness_option: str = "none") -> list[dict]:
     names = list(names or [None] * len(checkpoints))
     pairs = zip(checkpoints, names, strict=True)
-    rows = [evaluate_checkpoint(p, data_dir, split, device, progress, name) for p, name in pairs]
+    rows = [evaluate_checkpoint(p, data_dir, split, device, progress, name, hubness_option)
+            for p, name in pairs]
     if random:
         n = rows[0]["n"] if rows else _count_with_se(data_dir, split)
         rows.insert(0, random_row(n))
@@ -64,11 +80,17 @@ def format_tables(rows: list[dict]) -> str:
     """Table 1 (retrieval) and Table 2 (sound-effect detection) as plain text."""
     width = max([len(r["method"]) for r in rows] + [6])
     n = rows[0]["n"] if rows else 0
-    lines = [f"Table 1: retrieval on {n} test samples with a sound effect",
-             f"{'method':<{width}}  ACC_rank    R@5   R@50  R@100"]
+    option = next((r["hubness_option"] for r in rows if r.get("hubness_option")), "none")
+    title = f"Table 1: retrieval on {n} test samples with a sound effect"
+    lines = [title + ("" if option == "none" else f" (hubness option: {option})"),
+             f"{'method':<{width}}  ACC_rank    R@5   R@50  R@100  hub share  k-skew"]
     for r in rows:
+        hub = (" " * 17 if r["hub_share"] is None
+               else f"{r['hub_share']:9.3f} {r['k_skewness']:7.2f}")
         lines.append(f"{r['method']:<{width}}  {r['acc_rank']:8.3f} {r['r@5']:6.3f} {r['r@50']:6.3f} "
-                     f"{r['r@100']:6.3f}")
+                     f"{r['r@100']:6.3f}  {hub}")
+    lines.append(f"hub share: share of queries whose top-1 is the most chosen sound (Random: 1/{n} "
+                 f"at best); k-skew: skewness of the {K_OCCURRENCE}-occurrence")
     detected = [r for r in rows if r["det_video"] is not None]
     lines += ["", "Table 2: sound-effect detection accuracy (awareness heads, threshold 0.5)",
               f"{'method':<{width}}     video  audio"]

@@ -33,7 +33,8 @@ def file_sha256(path: str | Path) -> str:
 
 def build_net(config: TrainConfig, preset: Preset, video_weights=None) -> CrossModalNet:
     torch.manual_seed(config.seed)  # reproducible initial heads and audio encoder
-    return CrossModalNet(config.model, preset, video_weights=video_weights, seed=config.seed)
+    trunk_seed = config.seed if config.trunk_seed is None else config.trunk_seed
+    return CrossModalNet(config.model, preset, video_weights=video_weights, seed=trunk_seed)
 
 
 def checkpoint_state(net, config: TrainConfig, preset: Preset, **extra) -> dict:

@@ -317,8 +317,11 @@ def _wrap(net, device, world):
 
 
 def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, net=None, device="auto",
-        resume: bool = True, progress: bool = True, log=print) -> dict:
-    """Train `config.variant` on in-memory splits, writing `out` after every epoch. Returns a summary."""
+        resume: bool = True, progress: bool = True, log=print, on_epoch=None) -> dict:
+    """Train `config.variant` on in-memory splits, writing `out` after every epoch. Returns a summary.
+
+    `on_epoch(record)`, when given, is called after each finished epoch (pre-training included).
+    """
     out = Path(out)
     rank, world = _distributed()
     device = _device_for(device, world)
@@ -358,6 +361,8 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
         ckpt["resume"] = {"model": net.trainable_state_dict(), "optimizer": optimizer.state_dict(),
                           "stage": stage, "generator": generator.get_state()}
         save_checkpoint(out, ckpt)
+        if on_epoch is not None:
+            on_epoch(record)
 
     if config.uses_awareness and ckpt["pretrain_epoch"] < config.pretrain_epochs:
         optimizer = _optimizer(net, "pretrain", config.lr)

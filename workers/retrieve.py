@@ -11,6 +11,7 @@ import numpy as np
 from django.conf import settings
 
 from evalsite.experiments.models import Method, Stimulus
+from retrieval.hubness import apply_option, hub_share
 from workers import embeddings, search
 from workers.model_cache import get_model
 from workers.stimuli import describe, is_local, local_file
@@ -89,7 +90,8 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
     if todo:
         model = model_for(method)
         library = library_embeddings(method, progress)
-        index = search.ExactIndex(library.vectors, model.device)
+        # the hubness option is a transformation of the library alone: any index over it applies it
+        index = search.ExactIndex(apply_option(library.vectors, method.hubness), model.device)
         for start in range(0, len(todo), VIDEO_BATCH):
             _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH])
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
@@ -113,6 +115,20 @@ def _retrieve_batch(model, ids: np.ndarray, index: search.ExactIndex, stimuli: l
         Stimulus.objects.filter(pk=stimulus.pk, status=Stimulus.Status.PENDING).update(
             sound_id=int(ids[i]), distance=float(d), rank=1
         )
+
+
+def hub_shares(experiment) -> dict[str, dict]:
+    """Per method with retrieved sounds: how many test videos have one, how many distinct sounds
+    they got, and the hub share (share of those videos given the method's most chosen sound)."""
+    out = {}
+    for method in experiment.methods.exclude(kind=Method.Kind.ORIGINAL):
+        sounds = list(method.stimuli.filter(role=Stimulus.Role.TEST, sound__isnull=False)
+                      .values_list("sound_id", flat=True))
+        if sounds:
+            _, first = np.unique(sounds, return_inverse=True)
+            out[method.label] = {"videos": len(sounds), "distinct": len(set(sounds)),
+                                 "hub_share": hub_share(first), "hubness": method.hubness}
+    return out
 
 
 def video_frames(video, preset) -> np.ndarray:

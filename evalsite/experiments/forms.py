@@ -96,7 +96,14 @@ class SoundForm(_UploadForm):
 class MethodForm(forms.ModelForm):
     class Meta:
         model = Method
-        fields = ["kind", "trained_model", "label", "order"]
+        fields = ["kind", "trained_model", "label", "order", "hubness"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hubness"].required = False  # left out: no hubness correction
+
+    def clean_hubness(self):
+        return self.cleaned_data.get("hubness") or "none"
 
     def clean(self):
         cleaned = super().clean()

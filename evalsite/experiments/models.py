@@ -220,6 +220,11 @@ class Method(models.Model):
     )
     label = models.CharField(max_length=100, help_text="Shown to researchers only.")
     order = models.PositiveIntegerField(default=0)
+    hubness = models.CharField(
+        max_length=10, choices=[("none", "None"), ("centre", "Centre the library")], default="none",
+        help_text="Hubness-aware retrieval (trained models): 'centre' centres the sound library's "
+        "embeddings on their mean, so that one sound is not the top-1 of every video.",
+    )
 
     class Meta:
         ordering = ["experiment", "order", "id"]

@@ -223,12 +223,22 @@ def _scene(kind, rng, start, envelope, texture):
 
 
 def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int = 0, sfx_dir=None,
-                 progress: bool = True, overwrite: bool = False, log=print) -> Path:
-    """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder."""
+                 progress: bool = True, overwrite: bool = False, log=print, valid_days: int | None = None,
+                 test_days: int | None = None) -> Path:
+    """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder.
+
+    The last `test_days` days go to test and the `valid_days` before them to valid (default: one
+    day in six each); a large test dictionary comes from many test days, not longer ones.
+    """
     out = Path(out_dir).resolve()
     slots = int(minutes_per_day * 60 // SLOT)
     if days < 3:
         raise DatasetError(f"days must be at least 3 (whole days go to train, valid and test), got {days}")
+    held = max(1, round(days / 6))
+    valid_days, test_days = valid_days or held, test_days or held
+    if days - valid_days - test_days < 1:
+        raise DatasetError(f"{days} days leave no training day after {valid_days} valid and "
+                           f"{test_days} test days")
     if slots < 2:
         raise DatasetError(f"minutes_per_day must give at least 2 samples of {SLOT} s, got {minutes_per_day}")
     if out.exists() and not overwrite:
@@ -247,8 +257,8 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
                 rec = f"day-{day:02d}/broadcast.mp4"
                 for e in render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng)):
                     writer.writerow([rec, f"{e.onset:.3f}", f"{e.end:.3f}", e.cls])
-        held = max(1, round(days / 6))
-        segment(tmp / "recordings", annotations, tmp / "dataset", valid_sources=held, test_sources=held,
+        segment(tmp / "recordings", annotations, tmp / "dataset", valid_sources=valid_days,
+                test_sources=test_days,
                 sample_rate=SAMPLE_RATE, progress=progress)
         os.rename(tmp / "recordings", tmp / "dataset" / "recordings")
         os.rename(annotations, tmp / "dataset" / "annotations.csv")

@@ -72,6 +72,15 @@ def test_it_trains_every_variant_resumes_and_evaluates(dataset, tmp_path, capsys
     call_command("evaluate", "--data", str(dataset), "--random", "--no-progress", paths[2])
     text = capsys.readouterr().out
     assert "Table 1" in text and "Random" in text and "Table 2" in text and "Proposed (proposed.pt)" in text
+    assert "hub share" in text
+
+    # the hubness-aware option: the same queries against the centred dictionary
+    call_command("evaluate", "--data", str(dataset), "--json", "--no-progress", "--hubness", "centre",
+                 paths[2])
+    (centred,) = json.loads(capsys.readouterr().out)
+    assert centred["hubness_option"] == "centre" and centred["n"] == n
+    assert 1 / n <= centred["hub_share"] <= 1 and 0 <= centred["acc_rank"] <= 1
+    assert rows[3]["hubness_option"] == "none" and 1 / n <= rows[3]["hub_share"] <= 1
 
 
 def _learnable_split(rng, n, preset):

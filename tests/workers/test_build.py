@@ -260,3 +260,31 @@ def test_each_task_logs_its_start_and_its_end_with_seconds_or_the_reason(media_r
     failed = rf"mux_stimulus {bad}: failed after \d+\.\d\d s: Original / video 'mute': .* no audio stream.*"
     assert re.fullmatch(failed, lines[3])
     assert len(lines) == 4
+
+
+def test_a_centred_method_searches_the_centred_library_and_reports_its_hub_share(media_root, checkpoint):
+    from retrieval.data.decode import decode_video
+    from retrieval.hubness import apply_option
+    from workers.embeddings import sound_window
+    from workers.model_cache import get_model
+    from workers.retrieve import hub_shares
+
+    videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(3)]
+    lib = library(media_root, n=6)
+    exp = experiment(videos, lib, ("model",), trained_model(checkpoint))
+    exp.methods.update(hubness="centre")
+    run_build(exp.pk, progress=False)
+    model = get_model(checkpoint)
+    sounds = list(lib.sounds.order_by("pk"))
+    library_emb = model.embed_sounds(np.stack([sound_window(s.file.path, model.preset) for s in sounds]))
+    centred = apply_option(library_emb, "centre")
+    chosen = []
+    for stimulus in exp.stimuli.filter(role=Stimulus.Role.TEST).select_related("video"):
+        query = model.embed_videos(decode_video(stimulus.video.file.path, model.preset)[None])[0]
+        distances = np.linalg.norm(centred - query, axis=1)
+        assert stimulus.sound_id == sounds[int(np.argmin(distances))].pk
+        chosen.append(stimulus.sound_id)
+    (label,) = exp.methods.values_list("label", flat=True)
+    share = hub_shares(exp)[label]
+    assert share["videos"] == 3 and share["distinct"] == len(set(chosen)) and share["hubness"] == "centre"
+    assert share["hub_share"] == pytest.approx(max(chosen.count(c) for c in chosen) / 3)

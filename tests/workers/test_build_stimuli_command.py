@@ -16,6 +16,7 @@ def test_the_command_builds_in_process_when_embedded(media_root, settings, capsy
     call_command("build_stimuli", exp.slug, "--no-progress")
     out = capsys.readouterr().out
     assert "Random" in out and "Original" in out
+    assert "hub share (videos given the method's most chosen sound):\n  Random: 1.00 (1 videos" in out
     assert set(exp.stimuli.values_list("status", flat=True)) == {"done"}
     with pytest.raises(CommandError, match="no experiment with id or slug 'nope'"):
         call_command("build_stimuli", "nope")

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from retrieval.checkpoint import CheckpointError
 from retrieval.evaluate import evaluate, format_tables
+from retrieval.hubness import HUBNESS_OPTIONS
 
 
 class Command(BaseCommand):
@@ -16,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="test")
         parser.add_argument("--random", action="store_true", help="include the Random baseline row")
         parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+        parser.add_argument("--hubness", default="none", choices=HUBNESS_OPTIONS,
+                            help="hubness-aware retrieval: centre the dictionary on its mean embedding")
         parser.add_argument("--device", default="auto")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -24,7 +27,8 @@ class Command(BaseCommand):
             raise CommandError("give at least one checkpoint, or --random")
         try:
             rows = evaluate(opts["checkpoints"], opts["data"], opts["split"], random=opts["random"],
-                            device=opts["device"], progress=not opts["no_progress"] and not opts["json"])
+                            device=opts["device"], progress=not opts["no_progress"] and not opts["json"],
+                            hubness_option=opts["hubness"])
         except (CheckpointError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(rows, indent=2) if opts["json"] else format_tables(rows))

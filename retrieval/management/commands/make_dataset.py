@@ -17,6 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("out", help="dataset folder to create")
         parser.add_argument("--days", type=int, default=6, help="recordings ('days'); whole days per split")
         parser.add_argument("--minutes-per-day", type=float, default=4.0, help="recording length per day")
+        parser.add_argument("--valid-days", type=int, default=None,
+                            help="days for validation (default: 1 in 6)")
+        parser.add_argument("--test-days", type=int, default=None,
+                            help="last days, for testing (default: 1 in 6)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--sfx", default=None, help="folder of real sound effects (wav/ogg/flac)")
         parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
@@ -27,6 +31,7 @@ class Command(BaseCommand):
         try:
             out = make_dataset(o["out"], days=o["days"], minutes_per_day=o["minutes_per_day"], seed=o["seed"],
                                sfx_dir=o["sfx"], progress=not o["no_progress"], overwrite=o["overwrite"],
+                               valid_days=o["valid_days"], test_days=o["test_days"],
                                log=lambda msg: self.stderr.write(msg))
         except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evalsite.experiments.models import Experiment
 from workers.build import build_mode, describe_mode, start_build, wait_for_build
+from workers.retrieve import hub_shares
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         except TimeoutError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(format_progress(progress))
+        self.stdout.write(format_hubness(hub_shares(experiment)))
         failed = experiment.stimuli.filter(status="failed").order_by("pk")
         for stimulus in failed:
             self.stderr.write(f"failed: {stimulus.label}: {stimulus.error}")
@@ -51,3 +53,14 @@ def format_progress(progress: dict) -> str:
     for label, c in progress.items():
         lines.append(f"{label:{width}s} {c['done']:6d} {c['failed']:6d} {c['running']:7d} {c['pending']:7d}")
     return "\n".join(lines)
+
+
+def format_hubness(shares: dict) -> str:
+    """One line per method: the share of its videos that got its most chosen sound."""
+    lines = ["hub share (videos given the method's most chosen sound):"]
+    for label, h in shares.items():
+        warn = "  <- one sound for most videos" if h["videos"] >= 4 and h["hub_share"] > 0.5 else ""
+        option = "" if h["hubness"] == "none" else f", hubness option {h['hubness']}"
+        lines.append(f"  {label}: {h['hub_share']:.2f} ({h['videos']} videos, {h['distinct']} distinct "
+                     f"sounds{option}){warn}")
+    return "\n".join(lines) if shares else "hub share: no sounds retrieved yet"

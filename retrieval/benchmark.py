@@ -1,0 +1,335 @@
+"""A benchmark: every variant trained over several seeds on one dataset, evaluated, and summarised
+as the paper's Tables 1 and 2 with 95% confidence intervals over seeds, plus paired differences
+between variants (same seed, same data, same trunk).
+
+The video trunk is seeded apart from the training seed (`trunk_seed`, fixed for the whole plan),
+as a pre-trained trunk would be: all runs share one feature cache, and a seed varies the heads'
+and audio encoder's initialisation, the batch order and the negative choice. Each run is a
+checkpoint under `OUT/runs/`; a finished one is reused, an interrupted one resumes, so the
+command can be stopped and started again. Results go to `OUT/benchmark.json`, `OUT/runs.csv`
+and `OUT/acc_rank.png` (per-seed ACC_rank by variant).
+"""
+
+import csv
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+from tqdm import tqdm
+
+from .checkpoint import load_checkpoint
+from .config import VARIANTS, ModelConfig, TrainConfig, default_config
+from .evaluate import VARIANT_NAMES, score_split
+from .hubness import HUBNESS_OPTIONS
+from .inference import RetrievalModel, build_net, resolve_device
+from .metrics import random_scores
+from .presets import get_preset
+from .train import TrainingError, fit, load_train_split
+
+METRICS = ("acc_rank", "r@5", "r@50", "r@100")
+DETECTION = ("det_video", "det_audio")
+HUBNESS = ("hub_share", "k_skewness")
+# The paper's ordering, Proposed > Triplet 2 > Triplet 1 > Random: each pair is (better, worse).
+PAIRS = (("proposed", "triplet2"), ("triplet2", "triplet1"), ("proposed", "triplet1"),
+         ("proposed", "random"), ("triplet2", "random"), ("triplet1", "random"))
+CONFIDENCE = 0.95
+
+
+class BenchmarkError(ValueError):
+    """A plan that cannot run (unknown setting, results of another plan in the output folder)."""
+
+
+@dataclass
+class Plan:
+    data: str
+    out: str
+    variants: tuple = VARIANTS
+    seeds: tuple = (0, 1, 2, 3, 4)
+    preset: str = "demo"
+    split: str = "test"  # the split evaluated: "valid" for choosing settings, "test" to report
+    trunk_seed: int = 0
+    settings: dict = field(default_factory=dict)  # TrainConfig / ModelConfig fields, e.g. lambda2
+    video_weights: str | None = None
+
+    def config(self, variant: str, seed: int) -> TrainConfig:
+        train_keys = {f.name for f in fields(TrainConfig)} - {"model", "variant", "preset", "seed"}
+        model_keys = {f.name for f in fields(ModelConfig)}
+        unknown = set(self.settings) - train_keys - model_keys
+        if unknown:
+            raise BenchmarkError(f"unknown setting(s) {sorted(unknown)}; known: "
+                                 f"{sorted(train_keys | model_keys)}")
+        train = {k: v for k, v in self.settings.items() if k in train_keys}
+        config = default_config(variant, self.preset, seed=seed, trunk_seed=self.trunk_seed,
+                                video_weights=self.video_weights, **train)
+        model = {k: v for k, v in self.settings.items() if k in model_keys}
+        return replace(config, model=replace(config.model, **model)) if model else config
+
+    def runs(self) -> list[tuple[str, int]]:
+        return [(v, s) for s in self.seeds for v in self.variants]
+
+    def checkpoint(self, variant: str, seed: int) -> Path:
+        return Path(self.out) / "runs" / f"{variant}-seed{seed}.pt"
+
+
+def parse_settings(pairs) -> dict:
+    """`key=value` strings to a dict; values are read as JSON when they parse (numbers, booleans)."""
+    settings = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BenchmarkError(f"a setting must be key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+def mean_ci(values, confidence: float = CONFIDENCE) -> dict:
+    """Mean and the half-width of its Student-t confidence interval (NaN below 2 values)."""
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    mean = float(x.mean()) if n else math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * stats.sem(x)) if n > 1 else math.nan
+    return {"n": n, "mean": mean, "ci": half, "low": mean - half, "high": mean + half}
+
+
+def paired_difference(better, worse, confidence: float = CONFIDENCE) -> dict:
+    """Per-seed differences `better - worse`: mean with CI, wins, paired t-test and Wilcoxon test."""
+    a, b = np.asarray(better, np.float64), np.asarray(worse, np.float64)
+    diff = a - b
+    out = {**mean_ci(diff, confidence), "wins": int((diff > 0).sum()), "ties": int((diff == 0).sum())}
+    if len(diff) > 1 and np.ptp(diff) > 0:
+        out["t_p"] = float(stats.ttest_rel(a, b).pvalue)
+    elif len(diff) > 1 and diff[0] != 0:  # identical non-zero differences: certain, p -> 0
+        out["t_p"] = 0.0
+    else:
+        out["t_p"] = math.nan
+    out["wilcoxon_p"] = float(stats.wilcoxon(diff).pvalue) if (diff != 0).any() else math.nan
+    return out
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def _finished(path: Path, config: TrainConfig) -> bool:
+    if not path.is_file():
+        return False
+    state = load_checkpoint(path)
+    done = state["epoch"] >= config.epochs
+    if config.uses_awareness:
+        done = done and state.get("pretrain_epoch", 0) >= config.pretrain_epochs
+    return done
+
+
+def _check_plan(plan: Plan) -> None:
+    """The output folder holds at most runs of this plan's data, preset and settings."""
+    path = Path(plan.out) / "plan.json"
+    keep = ("data", "preset", "trunk_seed", "settings", "video_weights")
+    mine = {k: getattr(plan, k) for k in keep}
+    if path.is_file():
+        old = json.loads(path.read_text())
+        theirs = {k: old.get(k) for k in keep}
+        if theirs != mine:
+            changed = [k for k in keep if theirs[k] != mine[k]]
+            raise BenchmarkError(f"{plan.out}: holds a benchmark of another plan ({', '.join(changed)} "
+                                 "differ); choose another --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(plan), indent=2))
+
+
+def _epochs(config: TrainConfig) -> int:
+    return config.epochs + (config.pretrain_epochs if config.uses_awareness else 0)
+
+
+def _done_epochs(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    state = load_checkpoint(path)
+    return state["epoch"] + state.get("pretrain_epoch", 0)
+
+
+def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> dict:
+    """Train (or reuse) every run of the plan, evaluate each on `plan.split`, summarise."""
+    bad = [v for v in plan.variants if v not in VARIANTS]
+    if bad or not plan.variants:
+        raise BenchmarkError(f"unknown variant(s) {bad}; choose among {list(VARIANTS)}")
+    if len(set(plan.seeds)) != len(plan.seeds) or not plan.seeds:
+        raise BenchmarkError(f"seeds must be distinct and at least one, got {list(plan.seeds)}")
+    configs = {(v, s): plan.config(v, s) for v, s in plan.runs()}
+    _check_plan(plan)
+    dev = resolve_device(device)
+    preset = get_preset(plan.preset)
+    started = time.monotonic()
+
+    # one trunk for the whole plan: features (or frames) of each split loaded once, shared
+    first = next(iter(configs.values()))
+    trunk_net = build_net(first, preset, first.video_weights).to(dev)
+    log(f"loading {plan.data} (train, valid, {plan.split}; preset {plan.preset}, "
+        f"trunk seed {plan.trunk_seed})")
+    splits = {name: load_train_split(trunk_net, plan.data, name, preset, dev, progress)
+              for name in dict.fromkeys(("train", "valid", plan.split))}
+    fingerprint = trunk_net.video.frozen_fingerprint()
+    prepared = time.monotonic() - started
+
+    total = sum(_epochs(c) + 1 for c in configs.values())  # + 1: the evaluation of each run
+    bar = tqdm(total=total, desc="benchmark", unit="step", disable=not progress)
+    results, timings = [], {}
+    for (variant, seed), config in configs.items():
+        path = plan.checkpoint(variant, seed)
+        if _finished(path, config):
+            bar.update(_epochs(config))
+            reused = True
+        else:
+            bar.update(min(_done_epochs(path), _epochs(config)))
+            net = build_net(config, preset, config.video_weights)
+            if net.video.frozen_fingerprint() != fingerprint:
+                raise TrainingError(f"{variant} seed {seed}: its trunk differs from the plan's")
+            run_started = time.monotonic()
+            bar.set_postfix_str(f"{variant} seed {seed}")
+            fit(config, splits["train"], splits["valid"], path, net=net, device=device, resume=True,
+                progress=False, log=lambda *a: None, on_epoch=lambda record: bar.update(1))
+            timings[f"{variant}-seed{seed}"] = round(time.monotonic() - run_started, 1)
+            reused = False
+        model = RetrievalModel.from_checkpoint(path, device=device)
+        scored = score_split(model, splits[plan.split], HUBNESS_OPTIONS)
+        best = load_checkpoint(path)["best"] or {}
+        results.append({"variant": variant, "seed": seed, "checkpoint": str(path), "reused": reused,
+                        "best_epoch": best.get("epoch"), "epochs": config.epochs,
+                        **scored["none"],
+                        **{f"centre_{k}": scored["centre"][k] for k in (*METRICS, *HUBNESS)}})
+        bar.update(1)
+    bar.close()
+    n = results[0]["n"]
+    report = {"plan": asdict(plan), "split": plan.split, "n": n, "det_n": results[0]["det_n"],
+              "runs": results, "seconds": {"prepare": round(prepared, 1), "train": timings,
+                                           "total": round(time.monotonic() - started, 1)}}
+    report.update(summarise(results, plan.seeds, n))
+    return report
+
+
+def per_seed(results: list[dict], variant: str, seeds, key: str, n: int) -> list[float]:
+    if variant == "random":
+        return [random_scores(n)[key]] * len(seeds) if key in METRICS else []
+    by_seed = {r["seed"]: r[key] for r in results if r["variant"] == variant}
+    return [by_seed[s] for s in seeds]
+
+
+def summarise(results: list[dict], seeds, n: int) -> dict:
+    variants = ["random"] + [v for v in VARIANTS if any(r["variant"] == v for r in results)]
+    table1 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in METRICS} for v in variants}
+    centred = {v: {k: mean_ci(per_seed(results, v, seeds, f"centre_{k}", n)) for k in (*METRICS, *HUBNESS)}
+               for v in variants if v != "random"}
+    hub = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in HUBNESS}
+           for v in variants if v != "random"}
+    table2 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in DETECTION}
+              for v in variants if v != "random" and all(r["det_video"] is not None
+                                                           for r in results if r["variant"] == v)}
+    paired = []
+    for better, worse in PAIRS:
+        if better in variants and worse in variants:
+            diff = paired_difference(per_seed(results, better, seeds, "acc_rank", n),
+                                     per_seed(results, worse, seeds, "acc_rank", n))
+            paired.append({"better": better, "worse": worse, "metric": "acc_rank", **diff})
+    return {"table1": table1, "table2": table2, "hubness": hub, "centred": centred, "paired": paired}
+
+
+# --- output -------------------------------------------------------------------------------------
+
+
+def _name(variant: str) -> str:
+    return VARIANT_NAMES.get(variant, "Random")
+
+
+def _ci(cell: dict, digits: int = 3) -> str:
+    if math.isnan(cell["ci"]):
+        return f"{cell['mean']:.{digits}f}"
+    return f"{cell['mean']:.{digits}f} ± {cell['ci']:.{digits}f}"
+
+
+def format_report(report: dict) -> str:
+    seeds = report["plan"]["seeds"]
+    split = report["split"]
+    lines = [f"Table 1: retrieval on {report['n']} {split} samples with a sound effect, mean ± 95% CI "
+             f"over {len(seeds)} seeds ({', '.join(map(str, seeds))})",
+             f"{'method':<10} {'ACC_rank':>15} {'R@5':>15} {'R@50':>15} {'R@100':>15}"]
+    for v, row in report["table1"].items():
+        lines.append(f"{_name(v):<10} " + " ".join(f"{_ci(row[k]):>15}" for k in METRICS))
+    lines += ["", f"Table 2: sound-effect detection accuracy over {report['det_n']} {split} samples "
+              "(awareness heads, threshold 0.5)", f"{'method':<10} {'video':>15} {'audio':>15}"]
+    for v, row in report["table2"].items():
+        lines.append(f"{_name(v):<10} " + " ".join(f"{_ci(row[k]):>15}" for k in DETECTION))
+    if not report["table2"]:
+        lines.append("(no variant with awareness heads)")
+    lines += ["", "Paired differences in ACC_rank (same seed): mean ± 95% CI, wins, two-sided paired "
+              "t-test and Wilcoxon signed-rank p",
+              f"{'difference':<24} {'mean ± CI':>17} {'wins':>6} {'t-test p':>9} {'Wilcoxon p':>11}"]
+    for d in report["paired"]:
+        label = f"{_name(d['better'])} - {_name(d['worse'])}"
+        lines.append(f"{label:<24} {_ci(d, 4):>17} {d['wins']:>3}/{d['n']:<2} {d['t_p']:>9.3g} "
+                     f"{d['wilcoxon_p']:>11.3g}")
+    lines += ["", f"Hubness on the {split} dictionary ({report['n']} sounds): hub share = share of queries "
+              "whose top-1 is the most chosen sound; k-skew = skewness of the 10-occurrence",
+              f"{'method':<10} {'hub share':>15} {'k-skew':>15} {'centred: ACC':>15} "
+              f"{'hub share':>15} {'k-skew':>15}"]
+    for v, row in report["hubness"].items():
+        c = report["centred"][v]
+        lines.append(f"{_name(v):<10} {_ci(row['hub_share']):>15} {_ci(row['k_skewness'], 2):>15} "
+                     f"{_ci(c['acc_rank']):>15} {_ci(c['hub_share']):>15} {_ci(c['k_skewness'], 2):>15}")
+    trained = report["seconds"]["train"]
+    if trained:
+        per = {}
+        for key, sec in trained.items():
+            per.setdefault(key.split("-seed")[0], []).append(sec)
+        lines += ["", "training time per seed: " + ", ".join(f"{_name(v)} {np.mean(s):.0f} s"
+                                                            for v, s in per.items())]
+    reused = sum(r["reused"] for r in report["runs"])
+    lines.append(f"{len(report['runs'])} runs ({reused} reused from earlier), "
+                 f"{report['seconds']['total']:.0f} s")
+    return "\n".join(lines)
+
+
+def write_outputs(report: dict, out) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "benchmark.json", "csv": out / "runs.csv", "plot": out / "acc_rank.png"}
+    paths["json"].write_text(json.dumps(report, indent=2, default=float))
+    columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
+               *(f"centre_{k}" for k in (*METRICS, *HUBNESS)), "best_epoch", "epochs", "checkpoint"]
+    with open(paths["csv"], "w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(report["runs"])
+    plot(report).savefig(paths["plot"], dpi=120)
+    return paths
+
+
+def plot(report: dict):
+    """Per-seed ACC_rank by variant (a line per seed joins its runs), mean ± 95% CI, Random at 0.5."""
+    from matplotlib.figure import Figure
+
+    variants = [v for v in report["table1"] if v != "random"]
+    seeds = report["plan"]["seeds"]
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.add_subplot()
+    values = {v: per_seed(report["runs"], v, seeds, "acc_rank", report["n"]) for v in variants}
+    for i in range(len(seeds)):
+        ax.plot(range(len(variants)), [values[v][i] for v in variants], "o-", color="0.6", lw=0.8,
+                ms=4, alpha=0.8, label="one seed" if i == 0 else None)
+    for x, v in enumerate(variants):
+        cell = report["table1"][v]["acc_rank"]
+        ax.errorbar(x + 0.12, cell["mean"], yerr=0 if math.isnan(cell["ci"]) else cell["ci"], fmt="s",
+                    color="C0", capsize=4, label="mean ± 95% CI" if x == 0 else None)
+    ax.axhline(0.5, color="C3", ls="--", lw=1, label="Random")
+    ax.set_xticks(range(len(variants)), [_name(v) for v in variants])
+    ax.set_ylabel("ACC_rank")
+    ax.set_title(f"ACC_rank per seed, {report['split']} split, N = {report['n']}")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig

@@ -1,0 +1,107 @@
+"""manage.py benchmark end to end at a tiny size: 2 seeds x 3 variants on a generated dataset, its
+statistics checked against scipy from the per-run CSV, resumption, reproducibility from the seed."""
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+from scipy import stats
+
+from retrieval.data.synth import make_dataset
+
+pytestmark = pytest.mark.slow
+METRICS = ("acc_rank", "r@5", "r@50", "r@100")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    torch.set_num_threads(2)
+    return make_dataset(tmp_path_factory.mktemp("data") / "tiny", days=3, minutes_per_day=0.75, seed=3,
+                        progress=False, log=lambda *a: None)
+
+
+def _bench(dataset, out, *extra):
+    stdout = io.StringIO()
+    call_command("benchmark", "--data", str(dataset), "--out", str(out), "--seeds", "2", "--no-progress",
+                 "--set", "epochs=1", "pretrain_epochs=1", *extra, stdout=stdout, stderr=io.StringIO())
+    return stdout.getvalue()
+
+
+def _runs(out):
+    with open(out / "runs.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
+    out = tmp_path / "bench"
+    printed = _bench(dataset, out)
+    report = json.loads((out / "benchmark.json").read_text())
+    runs = _runs(out)
+    assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
+        (v, s) for v in ("triplet1", "triplet2", "proposed") for s in ("0", "1"))
+    n = report["n"]
+    assert n >= 2 and all(int(r["n"]) == n for r in runs)
+
+    # Table 1: mean and Student-t 95% interval over the 2 seeds, from the CSV's per-run figures
+    for variant in ("triplet1", "triplet2", "proposed"):
+        for metric in METRICS:
+            ordered = sorted(runs, key=lambda r: r["seed"])
+            values = [float(r[metric]) for r in ordered if r["variant"] == variant]
+            cell = report["table1"][variant][metric]
+            assert cell["mean"] == pytest.approx(np.mean(values))
+            if np.ptp(values) > 0:
+                low, high = stats.t.interval(0.95, df=1, loc=np.mean(values), scale=stats.sem(values))
+                assert (cell["low"], cell["high"]) == pytest.approx((low, high))
+            else:
+                assert cell["ci"] == pytest.approx(0)
+    random = report["table1"]["random"]
+    assert random["acc_rank"]["mean"] == 0.5 and random["r@5"]["mean"] == pytest.approx(min(5, n) / n)
+    assert set(report["table2"]) == {"proposed"}  # only Proposed has awareness heads
+
+    # paired differences: the same seeds' ACC_rank, against scipy's paired tests
+    by = {(r["variant"], int(r["seed"])): float(r["acc_rank"]) for r in runs}
+    for d in report["paired"]:
+        better = [0.5, 0.5] if d["better"] == "random" else [by[(d["better"], s)] for s in (0, 1)]
+        worse = [0.5, 0.5] if d["worse"] == "random" else [by[(d["worse"], s)] for s in (0, 1)]
+        diff = np.subtract(better, worse)
+        assert d["mean"] == pytest.approx(diff.mean())
+        assert d["wins"] == int((diff > 0).sum())
+        if np.ptp(diff) > 0:
+            assert d["t_p"] == pytest.approx(stats.ttest_rel(better, worse).pvalue)
+        if (diff != 0).any():
+            assert d["wilcoxon_p"] == pytest.approx(stats.wilcoxon(diff).pvalue)
+    assert {(d["better"], d["worse"]) for d in report["paired"]} >= {("proposed", "triplet2"),
+                                                                     ("triplet2", "triplet1")}
+    # hubness, plain and with the centred dictionary
+    for r in runs:
+        assert 1 / n <= float(r["hub_share"]) <= 1 and 1 / n <= float(r["centre_hub_share"]) <= 1
+        assert math.isfinite(float(r["k_skewness"]))
+    assert "Table 1" in printed and "±" in printed and "Proposed - Triplet 2" in printed
+    assert (out / "acc_rank.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # a second run reuses every finished checkpoint and reports the same figures
+    again = _bench(dataset, out)
+    assert "6 runs (6 reused from earlier)" in again
+    assert _runs(out) == runs
+
+    # the same seed in another folder trains to the same figures: a run is reproducible from its seed
+    other = tmp_path / "other"
+    _bench(dataset, other, "--variants", "proposed", "--first-seed", "1", "--seeds", "1")
+    (rerun,) = _runs(other)
+    (first,) = [r for r in runs if r["variant"] == "proposed" and r["seed"] == "1"]
+    assert {k: rerun[k] for k in METRICS} == {k: first[k] for k in METRICS}
+
+    with pytest.raises(CommandError, match="another plan"):
+        _bench(dataset, out, "--set", "epochs=2")
+
+
+def test_benchmark_rejects_unknown_settings(dataset, tmp_path):
+    with pytest.raises(CommandError, match="unknown setting"):
+        _bench(dataset, tmp_path / "b", "--set", "lamda2=0.5")
+    with pytest.raises(CommandError, match="key=value"):
+        _bench(dataset, tmp_path / "c", "--set", "lambda2")

@@ -13,7 +13,7 @@
   if (!video || !form || !submit) return;
   var MAX_DELAY_MS = 8000;
 
-  function say(text) { hint.textContent = text; }
+  function say(text, trouble) { hint.textContent = text; hint.classList.toggle("trouble", !!trouble); }
   function showError(text) { error.textContent = text; error.hidden = !text; }
 
   // POSTs a form body; retries with exponential backoff while the network or the server is down
@@ -27,7 +27,7 @@
       })
       .catch(function () {
         var delay = Math.min(MAX_DELAY_MS, 1000 * Math.pow(2, attempt));
-        say("Connection lost, retrying in " + Math.round(delay / 1000) + " s. Your choice is kept.");
+        say("Connection lost, retrying in " + Math.round(delay / 1000) + " s. Your choice is kept.", true);
         return new Promise(function (resolve) { setTimeout(resolve, delay); })
           .then(function () { return post(url, body, attempt + 1); });
       });

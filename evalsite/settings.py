@@ -116,7 +116,7 @@ TEMPLATES = [
 ]
 
 
-def database_config() -> dict:
+def database_config() -> dj_database_url.DBConfig:
     url = os.getenv("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
     try:
         config = dj_database_url.parse(url, conn_max_age=envint("DB_CONN_MAX_AGE", "60"))

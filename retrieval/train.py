@@ -179,7 +179,7 @@ def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device) -> None
 
 def embed_split(net, split: TrainSplit, device, batch: int = 32) -> dict:
     net.eval()
-    out = {"video": [], "audio": [], "p_video": [], "p_audio": []}
+    out: dict[str, list] = {"video": [], "audio": [], "p_video": [], "p_audio": []}
     with torch.inference_mode():
         for start in range(0, len(split), batch):
             index = np.arange(start, min(start + batch, len(split)))
@@ -246,7 +246,8 @@ def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, devi
     net.train()
     margin = margin_at(epoch, config.epochs, config.delta0, config.delta_max)
     rng = np.random.default_rng([config.seed, 2, epoch])
-    sums, stats = {"loss": 0.0}, {}
+    sums: dict[str, float] = {"loss": 0.0}
+    stats: dict[str, float] = {}
     for step, index in enumerate(tqdm(batches(len(split), config.batch_size, rng, rank, world),
                                       desc=f"{config.variant} epoch {epoch + 1}/{config.epochs}",
                                       unit="batch", disable=not progress, leave=False)):

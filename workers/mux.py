@@ -91,7 +91,8 @@ def luma(frame: av.VideoFrame) -> np.ndarray:
     if not frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):
         return frame.reformat(format="gray").to_ndarray()
     plane = frame.planes[0]
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
+    rows = np.frombuffer(memoryview(plane), np.uint8).reshape(-1, plane.line_size)
+    return rows[: frame.height, : frame.width]
 
 
 def alignment_offset(video_onset: float | None, sound_onset: float) -> float:

@@ -29,6 +29,8 @@ def checkpoint_path(trained_model) -> Path:
 
 def model_for(method: Method):
     tm = method.trained_model
+    if tm is None:
+        raise ValueError(f"method '{method}' has no trained model")
     return get_model(checkpoint_path(tm), tm.checkpoint_sha256)
 
 
@@ -77,7 +79,7 @@ def pending(method: Method):
     return method.stimuli.filter(role=Stimulus.Role.TEST, status=Stimulus.Status.PENDING)
 
 
-def fail_pending(method: Method, exc: Exception) -> int:
+def fail_pending(method: Method, exc: BaseException | str) -> int:
     """A problem of the method itself (checkpoint, library) fails all its pending stimuli."""
     message = f"{method.label}: {exc}"
     return pending(method).update(status=Stimulus.Status.FAILED, error=message[:4000])

@@ -208,7 +208,7 @@ def soundtrack(stimulus: Stimulus, video_path: Path, info: MediaInfo, spec: mux.
         return gold_track(stimulus, info, spec), {}
     if stimulus.role == Stimulus.Role.TRAP:
         return trap_track(stimulus, video_path, info, spec), {}
-    kind = stimulus.method.kind if stimulus.role == Stimulus.Role.TEST else training_kind(stimulus)
+    kind = stimulus.method.kind if stimulus.method is not None else training_kind(stimulus)
     if kind == "gold":
         return gold_track(stimulus, info, spec), {}
     if kind == Method.Kind.ORIGINAL:

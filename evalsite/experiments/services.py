@@ -13,6 +13,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from scipy import stats as sps
 
+from evalsite.rating.models import Assignment, Rating
+from workers import build
+
 from . import attributes, screening, stats
 from .models import Experiment, Method, Stimulus
 
@@ -49,8 +52,6 @@ def build_problems(experiment: Experiment) -> list[str]:
 
 def start_build(experiment: Experiment) -> str:
     """Starts building the stimuli without blocking the caller; returns a line for the researcher."""
-    from workers import build
-
     problems = build_problems(experiment)
     if problems:
         raise ActionRefused(problems)
@@ -60,9 +61,7 @@ def start_build(experiment: Experiment) -> str:
 
 
 def build_progress(experiment: Experiment) -> dict:
-    from workers.build import build_progress as progress
-
-    return progress(experiment)
+    return build.build_progress(experiment)
 
 
 # --- open / close ---------------------------------------------------------------------------
@@ -161,8 +160,6 @@ def rules_for(experiment: Experiment) -> screening.Rules:
 
 
 def rating_rows(experiment: Experiment):
-    from evalsite.rating.models import Rating
-
     return (
         Rating.objects.filter(assignment__participant__experiment=experiment)
         .select_related(
@@ -564,8 +561,6 @@ def _stimulus_entry(s: Stimulus) -> dict:
 
 
 def _assignment_lists(experiment: Experiment) -> list[dict]:
-    from evalsite.rating.models import Assignment
-
     lists = defaultdict(list)
     rows = Assignment.objects.filter(participant__experiment=experiment).order_by(
         "participant_id", "position"

@@ -12,7 +12,10 @@ part, and the participant link tells newcomers that the study is full.
 import logging
 
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
+
+from evalsite.rating.signals import participant_finished
 
 from . import sequential, services, stats
 from .models import Experiment, Look
@@ -57,6 +60,11 @@ def kept_finished(experiment: Experiment):
     finished = set(experiment.participants.finished().values_list("pk", flat=True))
     done = {pk for pk, why in verdicts.items() if not why and pk in finished}
     return [r for r in kept if r.assignment.participant_id in done], len(done)
+
+
+@receiver(participant_finished, dispatch_uid="experiments.stopping.after_finish")
+def _on_participant_finished(sender, experiment_id: int, **kwargs) -> None:
+    after_finish(experiment_id)
 
 
 def after_finish(experiment_id: int) -> Look | None:

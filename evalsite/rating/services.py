@@ -19,6 +19,7 @@ from evalsite.experiments.models import Experiment, Method, Stimulus
 from . import audiocheck
 from .design import Clip, plan
 from .models import Assignment, Participant, Rating
+from .signals import participant_finished
 
 COOKIE_SALT = "evalsite.rating.participant"
 COOKIE_MAX_AGE = 60 * 60 * 24 * 30
@@ -337,10 +338,8 @@ def finish(participant: Participant) -> bool:
     first = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
         finished_at=timezone.now()
     )
-    if first:
-        from evalsite.experiments.stopping import after_finish
-
-        after_finish(participant.experiment_id)  # an adaptive stopping rule may take a look now
+    if first:  # an adaptive stopping rule may take a look now
+        participant_finished.send(sender=Participant, experiment_id=participant.experiment_id)
     return True
 
 

@@ -66,6 +66,7 @@ def _parse_row(path: Path, root: Path, line: int, raw: dict, check_files: bool) 
         try:
             onset = float(raw["se_onset"])
         except ValueError:
+            onset = math.nan  # reported below
             fail("se_onset", "is not a number")
         if not math.isfinite(onset) or onset < 0:
             fail("se_onset", "must be a finite number of seconds >= 0")
@@ -84,7 +85,7 @@ def _parse_row(path: Path, root: Path, line: int, raw: dict, check_files: bool) 
 
 
 def _check_unique(path: Path, rows: list[ManifestRow]) -> None:
-    seen = {}
+    seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
         if row.clip_id in seen:
             raise DatasetError(f"{path}, row {line}: clip_id {row.clip_id!r} repeats row {seen[row.clip_id]}")

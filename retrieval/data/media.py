@@ -58,6 +58,8 @@ class Mp4Writer:
         pcm = np.clip(np.asarray(wave, np.float32), -1.0, 1.0).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="fltp", layout="mono")
         frame.sample_rate, frame.pts = self.sample_rate, 0
+        if self.audio is None:
+            raise ValueError(f"{self.path}: written without an audio stream")
         self.container.mux(self.audio.encode(frame))
 
     def close(self) -> None:

@@ -79,7 +79,8 @@ def read_annotations(path, recordings: dict[str, Path]) -> tuple[dict, dict]:
     by_name = defaultdict(list)
     for rel in recordings:
         by_name[Path(rel).name].append(rel)
-    intervals, errors = defaultdict(list), {}
+    intervals: defaultdict[str, list[Interval]] = defaultdict(list)
+    errors: dict[str, str] = {}
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = [c for c in ANNOTATION_COLUMNS if c not in (reader.fieldnames or [])]
@@ -93,8 +94,8 @@ def read_annotations(path, recordings: dict[str, Path]) -> tuple[dict, dict]:
             except DatasetError as e:
                 errors.setdefault(rec, str(e))
     for rec, items in intervals.items():
-        if rec not in errors and (e := _overlap_error(path, items)):
-            errors[rec] = e
+        if rec not in errors and (problem := _overlap_error(path, items)):
+            errors[rec] = problem
     return intervals, errors
 
 
@@ -209,7 +210,7 @@ def _slug(text: str) -> str:
 def _prefixes(recordings: dict[str, Path]) -> dict[str, str]:
     """Clip-id prefix per recording: its path without extension, or with it where two would clash."""
     short = {rel: _slug(Path(rel).with_suffix("").as_posix()) for rel in recordings}
-    counts = {}
+    counts: dict[str, int] = {}
     for p in short.values():
         counts[p] = counts.get(p, 0) + 1
     return {rel: p if counts[p] == 1 else _slug(rel) for rel, p in short.items()}
@@ -256,7 +257,7 @@ def _cut_video(path, info, windows, targets, sample_rate) -> None:
     """One decoding pass over the recording; each window is written as soon as its frames are in."""
     audio = AudioCursor(path, sample_rate)
     rate = info.fps or 25
-    open_ = {}  # window index -> Mp4Writer
+    open_: dict[int, Mp4Writer] = {}  # window index -> writer
     done = 0
     with av.open(str(path)) as c, _closing(audio, open_):
         stream = c.streams.video[0]
@@ -264,7 +265,7 @@ def _cut_video(path, info, windows, targets, sample_rate) -> None:
         zero = origin(c)
         try:
             for frame in c.decode(stream):
-                t = float(frame.pts * frame.time_base) - zero if frame.pts is not None else 0.0
+                t = frame.time - zero if frame.time is not None else 0.0
                 while done < len(windows) and windows[done][1] <= t + 1e-6:
                     _finish(done, open_, windows, targets, audio, sample_rate)
                     done += 1
@@ -348,7 +349,7 @@ class AudioCursor:
         if not self._started:
             # a stream that starts late, or early with encoder priming, is aligned on its timestamp
             self._started = True
-            t = float(frame.pts * frame.time_base) - origin(self._container) if frame.pts is not None else 0.0
+            t = frame.time - origin(self._container) if frame.time is not None else 0.0
             lead = round(t * self.rate)
             self._add_array(np.zeros(max(lead, 0), np.float32))
             self._skip = max(-lead, 0)

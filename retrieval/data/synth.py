@@ -69,7 +69,7 @@ class FolderBank:
         folder = Path(folder)
         if not folder.is_dir():
             raise DatasetError(f"{folder}: sound-effect folder does not exist")
-        files = {}
+        files: dict[str, list[Path]] = {}
         for p in sorted(folder.rglob("*")):
             if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS:
                 files.setdefault(sfx_class(p, folder), []).append(p)

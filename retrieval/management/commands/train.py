@@ -21,17 +21,17 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         from argparse import Namespace
 
-        args = Namespace(**opts)
+        ns = Namespace(**opts)
         try:
-            config = config_from_args(args)
-            summary = train(config, args.data, args.out, device=args.device, resume=not args.no_resume,
-                            progress=not args.no_progress, log=self.stdout.write)
+            config = config_from_args(ns)
+            summary = train(config, ns.data, ns.out, device=ns.device, resume=not ns.no_resume,
+                            progress=not ns.no_progress, log=self.stdout.write)
         except (TrainingError, CheckpointError, VideoWeightsError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         best = summary["best"] or {}
         self.stdout.write(f"best epoch {best.get('epoch')}: validation {json.dumps(best)}")
-        if not args.no_register:
-            self._register(args.name or Path(args.out).stem, summary)
+        if not ns.no_register:
+            self._register(ns.name or Path(ns.out).stem, summary)
 
     def _register(self, name: str, summary: dict):
         row, created = register(summary["out"], name)

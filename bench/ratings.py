@@ -14,10 +14,14 @@ participant per client, and starts `gunicorn evalsite.wsgi` on a free loopback p
      1 and 2 alternate for `--rounds` rounds; each reports its median round;
   3. replays  each client posts 3 of its accepted clips again with another score: all must be
               refused (409); the same score again would be answered as stored.
+  4. consents `--consents` rounds in which every client consents at the same moment as a new
+              Prolific participant (POST /s/<slug>/?PROLIFIC_PID=..., participant and assignment
+              list created); then every client consents as one and the same worker.
 
 Prints requests/s and p50/p99 latency of each phase, the ratio ratings/trivial (goal >= 40%),
-and checks that every accepted rating is stored exactly once with its score and nothing else is.
-Exit status 1 when that check fails.
+the consent p99 (goal < 1 s), and checks that every accepted rating is stored exactly once with
+its score and nothing else is, and that every crowd id was enrolled exactly once.
+Exit status 1 when a check fails.
 """
 
 import argparse
@@ -44,6 +48,7 @@ def parse_args():
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--ratings", type=int, default=40, help="Submissions per client.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds of each phase.")
+    parser.add_argument("--consents", type=int, default=3, help="Rounds of simultaneous consents.")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes.")
     parser.add_argument("--threads", type=int, default=16, help="Threads per gunicorn worker (gthread).")
     parser.add_argument("--server", default="postgres://root@127.0.0.1:5432/postgres",
@@ -100,7 +105,7 @@ def setup_study(clients: int, ratings: int) -> list[dict]:
     from evalsite.rating.models import Participant
 
     experiment = Experiment.objects.create(title="Bench", slug=SLUG, status=Experiment.Status.OPEN,
-                                           gold_clips=0, trap_clips=0, participants_wanted=clients)
+                                           gold_clips=0, trap_clips=0, participants_wanted=10 * clients)
     methods = [Method.objects.create(experiment=experiment, kind=k, label=k, order=i)
                for i, k in enumerate(["random", "original"])]
     videos = [Video.objects.create(name=f"v{i}", file=f"videos/v{i}.mp4") for i in range((ratings + 1) // 2)]
@@ -235,6 +240,28 @@ def verify(specs, accepted) -> list[str]:
     return problems
 
 
+def verify_enrolment(args) -> list[str]:
+    from django.db.models import Count
+
+    from evalsite.rating.models import Participant
+
+    crowd = Participant.objects.exclude(external_id="")
+    problems = [f"{row['external_id']} enrolled {row['n']} times"
+                for row in crowd.values("external_id").annotate(n=Count("pk")).filter(n__gt=1)]
+    expected = args.clients * args.consents + 1
+    if crowd.count() != expected:
+        problems.append(f"{crowd.count()} crowd participants, expected {expected}")
+    sequences = list(Participant.objects.values_list("sequence", flat=True))
+    if len(set(sequences)) != len(sequences):
+        problems.append("two participants share an arrival number")
+    if Participant.objects.annotate(n=Count("assignments")).filter(n=0).exists():
+        problems.append("a participant has no assignments")
+    return problems
+
+
+LOAD_BEFORE = os.getloadavg()
+
+
 def main():
     args = parse_args()
     database_url = scratch_database(args.server)
@@ -294,6 +321,18 @@ def measure(args, env) -> int:
                 summary("rating POST", rounds["ratings"], {302})]
         seconds, replayed = run_phase(port, specs, args.timeout, replays)
         rows.append(summary("replayed rating POST", [(seconds, replayed)], {409}))
+
+        def consents_of_round(round_, same=False):
+            def consent(client, index, record):
+                worker = "bench-twin" if same else f"bench-{round_}-{index}"
+                record(client.request("POST", f"/s/{SLUG}/?PROLIFIC_PID={worker}", "consent=on"))
+
+            return consent
+
+        rows.append(summary("consent POST", [run_phase(port, specs, args.timeout, consents_of_round(r))
+                                             for r in range(args.consents)], {302}))
+        twin = run_phase(port, specs, args.timeout, consents_of_round(0, same=True))
+        rows.append(summary("same worker consent", [twin], {302}))
     finally:
         if proc is not None:
             proc.terminate()
@@ -309,14 +348,21 @@ def measure(args, env) -> int:
               f"{r['rate']:>7.1f} | {r['p50']:>7.1f} | {r['p99']:>7.1f} |")
     ratio = rows[1]["rate"] / rows[0]["rate"]
     print(f"\nratings/s vs trivial view: {ratio:.0%} (goal >= 40%: {'met' if ratio >= 0.4 else 'NOT met'})")
-    problems = verify(specs, accepted)
+    met = "met" if rows[3]["p99"] < 1000 else "NOT met"
+    print(f"consent p99: {rows[3]['p99']:.0f} ms (goal < 1000 ms: {met}); "
+          f"load average before the run {LOAD_BEFORE[0]:.1f}, now {os.getloadavg()[0]:.1f}")
+    problems = verify(specs, accepted) + verify_enrolment(args)
     if rows[2]["ok"] != rows[2]["requests"]:
         problems.append(f"{rows[2]['requests'] - rows[2]['ok']} replayed ratings were not refused with 409")
+    for row in rows[3:]:
+        if row["ok"] != row["requests"]:
+            problems.append(f"{row['name']}: {row['requests'] - row['ok']} requests not answered 302")
     if problems:
         print("\nCHECK FAILED:\n  " + "\n  ".join(problems[:20]))
         return 1
     print(f"check: {len(accepted)} accepted ratings, each stored exactly once with its score; "
-          f"{rows[2]['ok']} replays refused; no other rating stored")
+          f"{rows[2]['ok']} replays refused; no other rating stored; {rows[3]['ok']} consents and "
+          f"{rows[4]['ok']} of one worker: each crowd id enrolled once, arrival numbers distinct")
     return 0
 
 

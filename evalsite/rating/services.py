@@ -170,18 +170,20 @@ def returning_participant(experiment, entry: dict) -> Participant | None:
     ).first()
 
 
-def enroll(experiment: Experiment, entry: dict, user_agent: str = "") -> Participant:
+def enroll(experiment: Experiment, entry: dict, user_agent: str = "", checked: bool = False) -> Participant:
     """Creates the participant and their assignment list at once, or returns the crowd worker's own.
 
     Nothing is locked for the length of an enrolment: the arrival number comes from one atomic
     UPDATE of `Experiment.next_sequence`, and the participant with their assignments is one
     transaction. A crowd worker whose tabs race is kept to one participant by the database
-    (`unique_crowd_participant`); the loser's number is then left unused.
+    (`unique_crowd_participant`); the loser's number is then left unused. `checked`: the caller
+    has just looked for the returning worker and at the recruiting limit (the consent view).
     """
-    existing = returning_participant(experiment, entry)
-    if existing is not None:
-        return existing
-    check_recruiting(experiment)
+    if not checked:
+        existing = returning_participant(experiment, entry)
+        if existing is not None:
+            return existing
+        check_recruiting(experiment)
     pools = clip_pools(experiment)
     if not plan_for(experiment, pools, 0):
         raise Refused("This study has no clips ready yet. Please try again later.", 503)

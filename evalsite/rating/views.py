@@ -102,9 +102,8 @@ def entry(request, slug):
         return services.remember(to_step(participant), participant)
     entry = services.entry_params(request.GET)
     participant = services.returning_participant(experiment, entry)
-    current = services.session_participant(request, experiment)
-    if participant is None and current is not None and not entry["external_id"]:
-        participant = current
+    if participant is None and not entry["external_id"]:
+        participant = services.session_participant(request, experiment)
     if participant is not None:
         return services.remember(to_step(participant), participant)
     services.check_recruiting(experiment)
@@ -116,8 +115,9 @@ def entry(request, slug):
         if not form.is_valid():
             context = {"experiment": experiment, "form": form}
             return render(request, "rating/consent.html", context, status=400)
-        participant = services.enroll(experiment, entry, request.headers.get("User-Agent", ""))
-        return services.remember(to_step(participant), participant)
+        participant = services.enroll(experiment, entry, request.headers.get("User-Agent", ""), checked=True)
+        # Just read or written by enroll: no need to read it again for its step.
+        return services.remember(redirect(services.next_step(participant), slug=slug), participant)
     context = {"experiment": experiment, "form": form, "preview": preview}
     return render(request, "rating/consent.html", context)
 

@@ -190,3 +190,15 @@ def test_it_walks_a_participant_through_a_study_and_shows_the_ratings_to_the_res
         row = page.locator("#summary tbody tr", has_text=method.label)
         expect(row).to_contain_text(str(len(scores)))
         expect(row).to_contain_text(f"{sum(scores) / len(scores):.2f}")
+
+
+def test_it_tells_a_participant_of_a_draft_study_that_it_is_not_open_yet(live_server, make_study, page):
+    from playwright.sync_api import expect
+
+    make_study(slug="draft", status="draft")
+    page.goto(f"{live_server.url}/s/draft/?PROLIFIC_PID=early")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not open yet")
+    expect(page.get_by_role("alert")).to_have_text(
+        "This study is not open yet. Please come back when the researcher has opened it."
+    )
+    shot(page, "not-open-yet")

@@ -9,6 +9,8 @@ from django.urls import reverse
 
 from evalsite.rating.models import Participant
 
+from .test_browser import shot
+
 
 def test_it_lets_the_listed_origins_frame_participant_pages_and_nobody_frame_the_admin(client, make_study,
                                                                                       settings):
@@ -109,9 +111,11 @@ def test_a_framed_participant_takes_the_study_and_submits_the_hit(
     study.get_by_role("button", name="Start rating").click()
     study.get_by_role("button", name="Play", exact=True).click()
     expect(study.locator("#submit")).to_be_enabled()
+    shot(page, "mturk-hit-rate")
     study.get_by_role("radio", name="4 Good").check()
     study.locator("#submit").click()
     expect(study.get_by_role("heading", name="Thank you!")).to_be_visible()
+    shot(page, "mturk-hit-done")
     # The admin refuses to be framed: its frame never shows the login form.
     assert page.frame_locator("#admin").get_by_label("Username").count() == 0
     study.get_by_role("button", name="Submit the HIT").click()

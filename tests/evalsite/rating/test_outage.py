@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+from .test_browser import shot
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -100,6 +102,7 @@ def test_it_shows_the_outage_page_in_a_browser(server_without_database, new_page
     url = f"http://127.0.0.1:{server_without_database}/s/any-study/?PROLIFIC_PID=p1"
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_text("Please try again in a moment")
+    shot(page, "outage")
     page.get_by_role("link", name="Try again").click()
     expect(page).to_have_url(url)
     expect(page.get_by_role("link", name="Try again")).to_be_visible()

@@ -285,7 +285,7 @@ def format_report(report: dict) -> str:
                      f"{_ci(c['acc_rank']):>15} {_ci(c['hub_share']):>15} {_ci(c['k_skewness'], 2):>15}")
     trained = report["seconds"]["train"]
     if trained:
-        per = {}
+        per: dict[str, list[float]] = {}
         for key, sec in trained.items():
             per.setdefault(key.split("-seed")[0], []).append(sec)
         lines += ["", "training time per seed: " + ", ".join(f"{_name(v)} {np.mean(s):.0f} s"
@@ -299,7 +299,9 @@ def format_report(report: dict) -> str:
 def write_outputs(report: dict, out) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "benchmark.json", "csv": out / "runs.csv", "plot": out / "acc_rank.png"}
+    tag = "" if report["split"] == "test" else f"-{report['split']}"  # valid results never overwrite test
+    paths = {"json": out / f"benchmark{tag}.json", "csv": out / f"runs{tag}.csv",
+             "plot": out / f"acc_rank{tag}.png"}
     paths["json"].write_text(json.dumps(report, indent=2, default=float))
     columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
                *(f"centre_{k}" for k in (*METRICS, *HUBNESS)), "best_epoch", "epochs", "checkpoint"]

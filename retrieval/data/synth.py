@@ -10,6 +10,7 @@ prefix) and each class is given its own visual effect.
 """
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from media import decode_audio
 from ..speech import espeak_available
 from . import synth_audio as sa
 from .errors import DatasetError, MediaError
+from .manifest import read_manifest
 from .media import Mp4Writer
 from .segment import _publish, segment
 from .synth_video import (
@@ -46,48 +48,107 @@ SLOT = 6.4  # seconds: the segment length, so every effect lies inside one sampl
 SNR_DB = (-6.0, 6.0)  # effect level against the background around it: often quieter
 LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
 SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
-SFX_EXTENSIONS = {".wav", ".ogg", ".flac"}
+SFX_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".mp3", ".opus"}
 MAX_SFX_CLASSES = len(PALETTE)
+MIN_EFFECT_SECONDS = 0.15  # segment labels an effect that overlaps a sample by 0.1 s
 
 
 class SynthBank:
-    """Synthesised sound effects, one class per visual kind."""
+    """Synthesised sound effects, one class per visual kind; every instance is drawn afresh."""
 
     source = "synthesised"
 
     def __init__(self):
         self.classes = list(sa.SOUND_CLASSES)
 
-    def draw(self, cls: str, rng) -> np.ndarray:
+    def draw(self, cls: str, rng, held_out: bool = False) -> np.ndarray:
         return sa.synth_effect(cls, rng, SAMPLE_RATE)
 
 
 class FolderBank:
-    """Real recordings: `DIR/<class>/*.wav|ogg|flac`, or `DIR/<class>_<name>.<ext>`."""
+    """Real recordings: `DIR/<class>/*.<audio>`, or `DIR/<class>_<name>.<audio>`.
 
-    def __init__(self, folder):
+    With `split_by_recording` (the default) each class's files are divided once, by a hash of
+    the file name: about a third are held out for the valid and test days and never used on a
+    training day, so a test sound was never heard in training. Classes with fewer than 2 usable
+    files cannot be split and are dropped; so are files shorter than MIN_EFFECT_SECONDS once
+    leading silence is trimmed (segment would label them "no effect"). Every drop is logged.
+    """
+
+    def __init__(self, folder, split_by_recording: bool = True, log=print):
         folder = Path(folder)
         if not folder.is_dir():
             raise DatasetError(f"{folder}: sound-effect folder does not exist")
         files: dict[str, list[Path]] = {}
+        ignored: dict[str, int] = {}
         for p in sorted(folder.rglob("*")):
             if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS:
                 files.setdefault(sfx_class(p, folder), []).append(p)
+            elif p.is_file():
+                ignored[p.suffix.lower() or "(none)"] = ignored.get(p.suffix.lower() or "(none)", 0) + 1
+        if ignored:
+            log(f"{folder}: ignored {sum(ignored.values())} file(s) that are not audio "
+                f"({', '.join(f'{n} {ext}' for ext, n in sorted(ignored.items()))})")
+        self._decoded: dict[Path, np.ndarray] = {}
+        short = []
+        for cls in list(files):
+            usable = []
+            for p in files[cls]:
+                try:
+                    if len(self._load(p)) >= MIN_EFFECT_SECONDS * SAMPLE_RATE:
+                        usable.append(p)
+                    else:
+                        short.append(p)
+                except MediaError as exc:
+                    log(f"skipping {exc}")
+            files[cls] = usable
+        if short:
+            log(f"skipping {len(short)} recording(s) shorter than {MIN_EFFECT_SECONDS} s after trimming "
+                f"silence (a sample would be labelled 'no effect'): " + ", ".join(p.name for p in short[:5])
+                + (" ..." if len(short) > 5 else ""))
+        need = 2 if split_by_recording else 1
+        small = sorted(c for c, f in files.items() if len(f) < need)
+        if small:
+            log(f"dropping {len(small)} class(es) with fewer than {need} usable recording(s)"
+                f"{' (a class needs one for training and one held out)' if split_by_recording else ''}: "
+                + ", ".join(small[:8]) + (" ..." if len(small) > 8 else ""))
+        files = {c: f for c, f in files.items() if len(f) >= need}
         if len(files) < 2:
-            raise DatasetError(f"{folder}: need sound effects of at least 2 classes "
-                               f"({', '.join(sorted(SFX_EXTENSIONS))}), found {len(files)}")
+            raise DatasetError(f"{folder}: need sound effects of at least 2 classes with {need}+ usable "
+                               f"recordings each ({', '.join(sorted(SFX_EXTENSIONS))}), found {len(files)}; "
+                               "a class is the sub-folder, or the file-name prefix before _ - or space")
         # the largest classes, each paired with its own visual effect and colour
         keep = sorted(files, key=lambda c: (-len(files[c]), c))[:MAX_SFX_CLASSES]
+        dropped = sorted(set(files) - set(keep))
+        if dropped:
+            log(f"keeping the {len(keep)} largest classes; dropping {len(dropped)}: {', '.join(dropped)}")
         self.files = {c: files[c] for c in sorted(keep)}
         self.classes = list(self.files)
         self.source = str(folder)
-        self._decoded = {}
+        self.held = {c: self._held_out(f) if split_by_recording else list(f) for c, f in self.files.items()}
+        self.train = {c: [p for p in f if p not in self.held[c]] if split_by_recording else list(f)
+                      for c, f in self.files.items()}
+        log(f"sound effects: {sum(map(len, self.files.values()))} recordings in {len(keep)} classes "
+            f"({', '.join(f'{c} {len(f)}' for c, f in self.files.items())}); "
+            + ("split by recording: " + f"{sum(map(len, self.held.values()))} held out for valid/test"
+               if split_by_recording else "train and test draw from the same recordings"))
 
-    def draw(self, cls: str, rng) -> np.ndarray:
-        path = self.files[cls][rng.integers(len(self.files[cls]))]
+    @staticmethod
+    def _held_out(paths: list[Path]) -> list[Path]:
+        order = sorted(paths, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
+        return order[: max(1, round(len(order) / 3))]
+
+    def draw(self, cls: str, rng, held_out: bool = False) -> np.ndarray:
+        pool = (self.held if held_out else self.train)[cls]
+        path = pool[rng.integers(len(pool))]
         wave = self._load(path)
-        length = int(rng.uniform(0.3, 3.0) * SAMPLE_RATE)
+        length = max(int(rng.uniform(0.3, 3.0) * SAMPLE_RATE), int(MIN_EFFECT_SECONDS * SAMPLE_RATE))
         return sa.normalise(sa._fade(wave[:length].copy(), SAMPLE_RATE, 0.002, 0.05))
+
+    def recordings(self) -> dict:
+        """{class: {"train": [names], "held_out": [names]}} for dataset.json."""
+        return {c: {"train": [str(p) for p in self.train[c]], "held_out": [str(p) for p in self.held[c]]}
+                for c in self.classes}
 
     def _load(self, path: Path) -> np.ndarray:
         if path not in self._decoded:
@@ -106,8 +167,12 @@ def sfx_class(path: Path, root: Path) -> str:
     stem = path.stem
     for sep in ("_", "-", " "):
         if sep in stem:
-            return stem.split(sep)[0]
-    return stem
+            parts = [p for p in stem.split(sep) if p]
+            # a leading number (00_ship_horn) is an index, not a class
+            while len(parts) > 1 and parts[0].isdigit():
+                parts = parts[1:]
+            return parts[0].lower()
+    return stem.lower()
 
 
 @dataclass
@@ -122,14 +187,14 @@ class PlannedEffect:
         return self.onset + len(self.sound) / SAMPLE_RATE
 
 
-def plan_effects(rng, slots: int, bank) -> list[PlannedEffect]:
+def plan_effects(rng, slots: int, bank, held_out: bool = False) -> list[PlannedEffect]:
     """Exactly half the slots (rounded) hold one effect; classes cycle so each day has them all."""
     chosen = np.sort(rng.choice(slots, size=max(1, round(slots / 2)), replace=False))
     order = list(rng.permutation(bank.classes))
     effects = []
     for n, slot in enumerate(chosen):
         cls = order[n % len(order)]
-        sound = bank.draw(cls, rng)[: int((SLOT - 0.6) * SAMPLE_RATE)]
+        sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
         dur = len(sound) / SAMPLE_RATE
         onset = slot * SLOT + math.ceil(rng.uniform(0.2, SLOT - dur - 0.3) * FPS) / FPS
         k = bank.classes.index(cls)
@@ -189,10 +254,11 @@ def mouth_envelope(voice: np.ndarray):
     return lambda t: env[min(int(t * FPS), frames - 1)]
 
 
-def render_day(path: Path, rng, slots: int, bank, speech, texture) -> list[PlannedEffect]:
+def render_day(path: Path, rng, slots: int, bank, speech, texture,
+               held_out: bool = False) -> list[PlannedEffect]:
     total = slots * SLOT
     shots = plan_shots(rng, total)
-    effects = plan_effects(rng, slots, bank)
+    effects = plan_effects(rng, slots, bank, held_out)
     mix, voice = background_audio(rng, shots, total, speech)
     mix_effects(mix, effects, rng)
     peak = np.abs(mix).max()
@@ -224,11 +290,13 @@ def _scene(kind, rng, start, envelope, texture):
 
 def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int = 0, sfx_dir=None,
                  progress: bool = True, overwrite: bool = False, log=print, valid_days: int | None = None,
-                 test_days: int | None = None) -> Path:
+                 test_days: int | None = None, sfx_split: str = "recording") -> Path:
     """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder.
 
     The last `test_days` days go to test and the `valid_days` before them to valid (default: one
-    day in six each); a large test dictionary comes from many test days, not longer ones.
+    day in six each); a large test dictionary comes from many test days, not longer ones. With
+    `sfx_dir`, `sfx_split="recording"` keeps the recordings of valid and test days apart from the
+    training days' (see FolderBank); "shared" lets every day draw from all of them.
     """
     out = Path(out_dir).resolve()
     slots = int(minutes_per_day * 60 // SLOT)
@@ -243,23 +311,34 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
         raise DatasetError(f"minutes_per_day must give at least 2 samples of {SLOT} s, got {minutes_per_day}")
     if out.exists() and not overwrite:
         raise DatasetError(f"{out}: already exists (choose another folder, or --overwrite to replace it)")
-    bank = FolderBank(sfx_dir) if sfx_dir else SynthBank()
+    if sfx_split not in ("recording", "shared"):
+        raise DatasetError(f"sfx_split must be 'recording' or 'shared', got {sfx_split!r}")
+    bank = FolderBank(sfx_dir, sfx_split == "recording", log) if sfx_dir else SynthBank()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(out, log)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.make-", dir=out.parent))
+    (tmp / "pid").write_text(str(os.getpid()))
+    train_days = days - valid_days - test_days
     try:
         speech = sa.speech_pool(np.random.default_rng([seed, 10_000]), SAMPLE_RATE, log=log)
-        annotations = tmp / "annotations.csv"
+        annotations, planned = tmp / "annotations.csv", 0
         with open(annotations, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["recording", "start", "end", "class"])
             for day in tqdm(range(1, days + 1), desc="rendering days", unit="day", disable=not progress):
                 rng = np.random.default_rng([seed, day])
                 rec = f"day-{day:02d}/broadcast.mp4"
-                for e in render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng)):
+                effects = render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng),
+                                     held_out=day > train_days)
+                planned += len(effects)
+                for e in effects:
                     writer.writerow([rec, f"{e.onset:.3f}", f"{e.end:.3f}", e.cls])
         segment(tmp / "recordings", annotations, tmp / "dataset", valid_sources=valid_days,
                 test_sources=test_days,
                 sample_rate=SAMPLE_RATE, progress=progress)
+        labelled = sum(r.has_se for r in read_manifest(tmp / "dataset"))
+        if labelled != planned:
+            log(f"warning: {planned} effects planted but {labelled} samples labelled with one")
         os.rename(tmp / "recordings", tmp / "dataset" / "recordings")
         os.rename(annotations, tmp / "dataset" / "annotations.csv")
         _describe(tmp / "dataset", bank, days, minutes_per_day, seed)
@@ -269,12 +348,28 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     return out
 
 
+def _remove_abandoned(out: Path, log) -> None:
+    """Temporary folders of earlier runs for the same output whose process is gone (killed)."""
+    for old in out.parent.glob(f".{out.name}.make-*"):
+        try:
+            pid = int((old / "pid").read_text())
+            os.kill(pid, 0)
+            continue  # that run is still going
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            pass  # no pid file: an abandoned folder of an older version
+        log(f"removing {old}, left behind by an interrupted run")
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _describe(folder: Path, bank, days, minutes_per_day, seed) -> None:
     classes = {c: {"visual": KINDS[k % len(KINDS)], "colour": PALETTE[k % len(PALETTE)]}
                for k, c in enumerate(bank.classes)}
     info = {"generator": "retrieval.data.synth.make_dataset", "days": days,
             "minutes_per_day": minutes_per_day, "seed": seed, "sound_effects": bank.source,
             "classes": classes,
+            **({"recordings": bank.recordings()} if isinstance(bank, FolderBank) else {}),
             "recording_size": [WIDTH, HEIGHT],
             "recording_fps": FPS, "sample_rate": SAMPLE_RATE,
             "speech": "espeak-ng" if espeak_available() else "synthetic babble"}

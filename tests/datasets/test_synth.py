@@ -123,3 +123,52 @@ def test_it_falls_back_to_babble_without_espeak(tmp_path, monkeypatch):
     assert said == ["speech: espeak-ng is not installed (apt-get install espeak-ng); "
                     "using a synthetic babble"]
     assert len(read_manifest(out)) == 6
+
+
+def _sfx_folder(root: Path) -> Path:
+    """Effects as a user's folder has them: numbered names, an mp3, one too short, a text file."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from retrieval.data.media import write_wav
+    from retrieval.data.synth_audio import synth_effect
+
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for i, cls in enumerate(["ding", "rise", "impact"]):
+        for k in range(3):
+            write_wav(root / f"{i * 3 + k:02d}_{cls}_take{k}.wav", synth_effect(cls, rng, 48_000), 48_000)
+    write_wav(root / "09_click_short.wav", np.ones(2400, np.float32) * 0.5, 48_000)  # 0.05 s
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(root / "00_ding_take0.wav"),
+                    str(root / "10_ding_take3.mp3")], check=True)
+    (root / "README.txt").write_text("where these came from")
+    return root
+
+
+def test_real_folders_split_by_recording_and_say_what_they_drop(tmp_path):
+    said = []
+    folder = _sfx_folder(tmp_path / "sfx")
+    # a temporary folder left behind by a killed run of the same output is removed
+    stale = tmp_path / ".bench.make-dead"
+    stale.mkdir()
+    (stale / "pid").write_text("999999999")
+    out = make_dataset(tmp_path / "bench", days=3, minutes_per_day=0.75, seed=1, sfx_dir=folder,
+                       progress=False, log=said.append)
+    assert not stale.exists() and any("left behind by an interrupted run" in m for m in said)
+    info = json.loads((out / "dataset.json").read_text())
+    # numbered names: the class is the first word after the number; the mp3 is read
+    assert set(info["classes"]) == {"ding", "rise", "impact"}
+    assert any(p.endswith(".mp3") for c in info["recordings"].values() for p in c["train"] + c["held_out"])
+    text = "\n".join(said)
+    assert "ignored 1 file(s) that are not audio (1 .txt)" in text
+    assert "shorter than 0.15 s" in text and "09_click_short.wav" in text
+    assert "dropping 1 class(es) with fewer than 2 usable recording(s)" in text  # click: its only file
+    for recordings in info["recordings"].values():  # held-out recordings are never used for training
+        assert recordings["held_out"] and recordings["train"]
+        assert not set(recordings["held_out"]) & set(recordings["train"])
+    rows = read_manifest(out)
+    planted = list(csv.DictReader(open(out / "annotations.csv")))
+    assert sum(r.has_se for r in rows) == len(planted)  # every planted effect is labelled
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bench.make-")]

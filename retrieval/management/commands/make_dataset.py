@@ -23,6 +23,9 @@ class Command(BaseCommand):
                             help="last days, for testing (default: 1 in 6)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--sfx", default=None, help="folder of real sound effects (wav/ogg/flac)")
+        parser.add_argument("--sfx-split", choices=("recording", "shared"), default="recording",
+                            help="recording: valid/test days use effect recordings never used in "
+                                 "training (default); shared: every day draws from all")
         parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -32,6 +35,7 @@ class Command(BaseCommand):
             out = make_dataset(o["out"], days=o["days"], minutes_per_day=o["minutes_per_day"], seed=o["seed"],
                                sfx_dir=o["sfx"], progress=not o["no_progress"], overwrite=o["overwrite"],
                                valid_days=o["valid_days"], test_days=o["test_days"],
+                               sfx_split=o["sfx_split"],
                                log=lambda msg: self.stderr.write(msg))
         except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None

@@ -13,7 +13,6 @@ Because the analysis tests both directions of every pair, two equal methods give
 "A > B" in alpha / 2 of the studies, and a false result in either direction in alpha.
 """
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,7 +164,4 @@ def power_chart_svg(points: Sequence[Point], pairs, alpha: float, target: float 
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="lower right", fontsize="small", frameon=False)
     fig.tight_layout()
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    return stats.svg_of(fig)

@@ -148,41 +148,42 @@ def mos_chart_svg(
     summaries: Sequence[Summary], comparisons: Sequence[Comparison], ylabel: str = "MOS (95% CI)"
 ) -> str:
     """Bar chart of MOS with CI whiskers and significance brackets, as an inline SVG string."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a server; must precede pyplot
-    from matplotlib import pyplot as plt
+    from matplotlib.figure import Figure
 
     shown = [s for s in summaries if s.n > 0]
     position = {s.label: i for i, s in enumerate(shown)}
-    fig, ax = plt.subplots(figsize=(max(3.5, 1.3 * len(shown) + 1.5), 4.0))
-    try:
-        ax.bar(
-            range(len(shown)),
-            [s.mos for s in shown],
-            yerr=[s.ci95 or 0.0 for s in shown],
-            capsize=6,
-            color="#9fb8d6",
-            edgecolor="#2b4c7e",
-        )
-        # A "$" in a label would start matplotlib mathtext.
-        ax.set_xticks(range(len(shown)), [s.label.replace("$", r"\$") for s in shown])
-        ax.set_ylabel(ylabel)
-        top = max((s.ci_high or s.mos for s in shown), default=1.0)
-        brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
-        _draw_brackets(ax, brackets, position, top)
-        ax.set_ylim(1.0, max(5.0, top + 0.35 * (len(brackets) + 1)))
-        # The scale ends at 5; the room above it is only for the brackets.
-        ax.set_yticks(range(1, 6))
-        ax.spines["left"].set_bounds(1, 5)
-        ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg")
-    finally:
-        plt.close(fig)
+    # A Figure of its own, not pyplot: pyplot's global state is not thread-safe (threaded gunicorn).
+    fig = Figure(figsize=(max(3.5, 1.3 * len(shown) + 1.5), 4.0))
+    ax = fig.subplots()
+    ax.bar(
+        range(len(shown)),
+        [s.mos for s in shown],
+        yerr=[s.ci95 or 0.0 for s in shown],
+        capsize=6,
+        color="#9fb8d6",
+        edgecolor="#2b4c7e",
+    )
+    # A "$" in a label would start matplotlib mathtext.
+    ax.set_xticks(range(len(shown)), [s.label.replace("$", r"\$") for s in shown])
+    ax.set_ylabel(ylabel)
+    top = max((s.ci_high or s.mos for s in shown), default=1.0)
+    brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
+    _draw_brackets(ax, brackets, position, top)
+    ax.set_ylim(1.0, max(5.0, top + 0.35 * (len(brackets) + 1)))
+    # The scale ends at 5; the room above it is only for the brackets.
+    ax.set_yticks(range(1, 6))
+    ax.spines["left"].set_bounds(1, 5)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return svg_of(fig)
+
+
+def svg_of(fig) -> str:
+    """A matplotlib Figure as an SVG string to inline in HTML (no XML prolog)."""
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
     svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]  # drop the XML prolog so it can be inlined in HTML
+    return svg[svg.index("<svg") :]
 
 
 def _draw_brackets(ax, brackets, position, top):

@@ -90,6 +90,21 @@ def test_it_draws_bars_whiskers_and_a_bracket_per_significant_pair():
     assert math.isfinite(summaries[0].ci95)
 
 
+def test_charts_drawn_at_once_in_several_threads_each_hold_their_own_bars():
+    # As under threaded gunicorn: each chart is its own Figure, so none draws into another.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def chart(i):
+        groups = {f"method{i}-{k}": scores for k, scores in enumerate((PROPOSED, TRIPLET, RANDOM))}
+        return i, stats.mos_chart_svg([stats.summarize(k, v) for k, v in groups.items()],
+                                      stats.compare_all(groups))
+
+    with ThreadPoolExecutor(8) as pool:
+        for i, svg in pool.map(chart, range(16)):
+            assert svg.startswith("<svg") and svg.count("<svg") == 1
+            assert re.findall(r"<!-- (method\d+)-\d -->", svg) == [f"method{i}"] * 3
+
+
 def test_it_draws_labels_with_markup_characters_literally():
     groups = {"$x$ <b>": [4, 5, 4], "a & b": [1, 2, 1]}
     svg = stats.mos_chart_svg([stats.summarize(k, v) for k, v in groups.items()], stats.compare_all(groups))

@@ -1,7 +1,8 @@
 """The paper's losses (eq. 1-7), vectorised: one distance matrix per batch, masked mining.
 
-Embeddings are not normalised (the margin schedule goes up to 10, which only means something for
-unnormalised embeddings). Semi-hard negatives satisfy d_p < d_n < d_p + margin (eq. 3); one is
+These functions take the embeddings as they come and normalise nothing themselves; the encoders
+standardise them by default (`ModelConfig.embed_norm="batchnorm"`: distances near sqrt(2 D), where
+the margins 1..10 of eq. 7 mean something; "none" is the paper's literal, unnormalised form). Semi-hard negatives satisfy d_p < d_n < d_p + margin (eq. 3); one is
 chosen per anchor, at random (seeded by `generator`) or the closest (`negative="hardest"`). An
 anchor without a semi-hard negative contributes 0; pass a `stats` dict to count those.
 """

@@ -2,7 +2,9 @@
 
 Video f: r3d_18 trunk -> linear 256 (+ReLU) per position -> spatial and temporal average pooling ->
 projection to D. Audio g: log-STFT -> CNN blocks -> linear 512 (+ReLU) per time step -> temporal
-average pooling -> projection to D. Awareness: 64 -> 64 -> 16 -> 1, sigmoid.
+max pooling (a short effect is not diluted by 6.4 s of the rest) -> projection to D. Both end in
+`embedding_norm` (BatchNorm without affine by default, see ModelConfig.embed_norm). Awareness:
+64 (the embedding) -> 64 -> 16 -> 1, sigmoid (docs/retrieval.md argues this reading).
 """
 
 import hashlib

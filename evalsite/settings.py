@@ -203,12 +203,11 @@ PARTICIPANT_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and SESSION_
 CSRF_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and CSRF_COOKIE_SECURE else "Lax"
 
 # --- Celery -------------------------------------------------------------------------------
-# No broker configured is the embedded mode: tasks run in the process that calls them
-# (a build subprocess started by the site, or `manage.py demo`), never inside a web request.
+# No broker configured is the embedded mode: a build runs as plain function calls
+# (workers.build.run_build) in a process of its own started by the site, in `manage.py
+# build_stimuli` or in `manage.py demo`, never inside a web request; no task is sent.
 CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
 EMBEDDED_TASKS = not CELERY_BROKER_URL
-CELERY_TASK_ALWAYS_EAGER = EMBEDDED_TASKS
-CELERY_TASK_EAGER_PROPAGATES = True
 # Progress lives in the database; a result backend only serves health checks (evalsite.ping).
 CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
@@ -216,7 +215,6 @@ CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or (
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("default", "gpu", "media")
 # Tasks are routed by name: workers.gpu.* need the model, workers.media.* need ffmpeg only.
 CELERY_TASK_ROUTES = {
     "workers.gpu.*": {"queue": "gpu"},

@@ -27,7 +27,7 @@ from .evaluate import VARIANT_NAMES, score_split
 from .hubness import HUBNESS_OPTIONS
 from .inference import RetrievalModel, build_net, resolve_device
 from .metrics import random_scores
-from .presets import get_preset
+from .presets import DEFAULT_PRESET, get_preset
 from .train import TrainingError, fit, load_train_split
 
 METRICS = ("acc_rank", "r@5", "r@50", "r@100")
@@ -49,7 +49,7 @@ class Plan:
     out: str
     variants: tuple = VARIANTS
     seeds: tuple = (0, 1, 2, 3, 4)
-    preset: str = "demo"
+    preset: str = DEFAULT_PRESET
     split: str = "test"  # the split evaluated: "valid" for choosing settings, "test" to report
     trunk_seed: int = 0
     settings: dict = field(default_factory=dict)  # TrainConfig / ModelConfig fields, e.g. lambda2

@@ -5,6 +5,8 @@ The model config is stored in every checkpoint, so a model can be rebuilt from i
 
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from .presets import DEFAULT_PRESET
+
 VARIANTS = ("triplet1", "triplet2", "proposed")
 
 
@@ -40,7 +42,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     variant: str = "proposed"
-    preset: str = "paper"
+    preset: str = DEFAULT_PRESET
     epochs: int = 40
     pretrain_epochs: int = 5  # audio encoder + awareness head alone (proposed only)
     batch_size: int = 64

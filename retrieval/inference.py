@@ -10,7 +10,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig, default_config
 from .features import log_stft, normalize_frames
 from .nets import CrossModalNet
-from .presets import Preset, get_preset
+from .presets import DEFAULT_PRESET, Preset, get_preset
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -50,7 +50,7 @@ def checkpoint_state(net, config: TrainConfig, preset: Preset, **extra) -> dict:
     }
 
 
-def init_checkpoint(path, variant: str = "proposed", preset: str = "demo", seed: int = 0) -> Path:
+def init_checkpoint(path, variant: str = "proposed", preset: str = DEFAULT_PRESET, seed: int = 0) -> Path:
     """Write a complete but untrained checkpoint (for testing the plumbing that consumes checkpoints)."""
     config = default_config(variant, preset, seed=seed)
     net = build_net(config, get_preset(preset))

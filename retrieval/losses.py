@@ -2,9 +2,10 @@
 
 These functions take the embeddings as they come and normalise nothing themselves; the encoders
 standardise them by default (`ModelConfig.embed_norm="batchnorm"`: distances near sqrt(2 D), where
-the margins 1..10 of eq. 7 mean something; "none" is the paper's literal, unnormalised form). Semi-hard negatives satisfy d_p < d_n < d_p + margin (eq. 3); one is
-chosen per anchor, at random (seeded by `generator`) or the closest (`negative="hardest"`). An
-anchor without a semi-hard negative contributes 0; pass a `stats` dict to count those.
+the margins 1..10 of eq. 7 mean something; "none" is the paper's literal, unnormalised form).
+Semi-hard negatives satisfy d_p < d_n < d_p + margin (eq. 3); one is chosen per anchor, at random
+(seeded by `generator`) or the closest (`negative="hardest"`). An anchor without a semi-hard
+negative contributes 0; pass a `stats` dict to count those.
 """
 
 import torch

@@ -35,6 +35,11 @@ class Preset:
         return asdict(self)
 
 
+# The one default preset of the commands (train, benchmark) and the library (TrainConfig,
+# init_checkpoint, benchmark runs): the one that trains in minutes on a CPU. Pass "paper" for the
+# paper's input sizes.
+DEFAULT_PRESET = "demo"
+
 PRESETS = {
     "paper": Preset("paper"),
     "demo": Preset("demo", size=64, sample_rate=16_000, n_fft=512, hop=256),

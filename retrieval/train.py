@@ -26,7 +26,7 @@ from .features import normalize_frames
 from .inference import build_net, checkpoint_state, resolve_device
 from .losses import CrossModalLoss, margin_at
 from .metrics import detection_accuracy, gt_ranks, retrieval_scores
-from .presets import PRESETS, Preset, get_preset
+from .presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 
 
 class TrainingError(RuntimeError):
@@ -39,7 +39,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, type=Path, help="dataset directory (manifest.csv)")
     parser.add_argument("--variant", required=True, choices=VARIANTS)
     parser.add_argument("--out", required=True, type=Path, help="checkpoint file to write (and resume)")
-    parser.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     parser.add_argument("--epochs", type=int, help="joint-training epochs (preset default)")
     parser.add_argument("--pretrain-epochs", type=int, help="audio pre-training epochs for proposed")
     parser.add_argument("--batch-size", type=int)

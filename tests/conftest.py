@@ -153,9 +153,9 @@ def eager_tasks():
     """Runs Celery tasks in the calling process, as the embedded (no broker) mode does."""
     from evalsite.celery import app
 
-    app.conf.task_always_eager = True
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield app
-    app.conf.task_always_eager = False
+    app.conf.task_always_eager = app.conf.task_eager_propagates = False
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from retrieval.checkpoint import CheckpointError
 from retrieval.config import VARIANTS
 from retrieval.data.errors import DatasetError
 from retrieval.nets import VideoWeightsError
-from retrieval.presets import PRESETS
+from retrieval.presets import DEFAULT_PRESET, PRESETS
 from retrieval.train import TrainingError
 
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
         parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")
         parser.add_argument("--first-seed", type=int, default=0)
-        parser.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+        parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
         parser.add_argument("--split", default="test", choices=("test", "valid"),
                             help="split to evaluate: valid to choose settings, test to report")
         parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="overrides",

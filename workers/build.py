@@ -174,7 +174,8 @@ def create_test_stimuli(experiment: Experiment) -> int:
 
 def create_controls(experiment: Experiment) -> int:
     """Gold, trap and training clips up to the experiment's counts, on videos drawn with its
-    seed. The label records the control's kind for the mux (controls have no method)."""
+    seed. A training clip's `control_kind` tells the mux its soundtrack (controls have no method);
+    the label only describes the clip to researchers."""
     videos = list(experiment.videos.order_by("pk"))
     if not videos:
         return 0
@@ -201,16 +202,16 @@ def training_kind(i: int) -> str:
 
 
 def control(experiment, role, i, video, rng) -> Stimulus:
-    expected, kind = None, ""
+    expected, kind, what = None, "", ""
     if role == Role.GOLD:
-        expected, kind = stimuli.GOLD_EXPECTED, "harsh noise"
+        expected, what = stimuli.GOLD_EXPECTED, "harsh noise"
     elif role == Role.TRAP:
         expected = rng.randint(1, 5)
-        kind = f"asks for {expected}"
+        what = f"asks for {expected}"
     else:
-        kind = training_kind(i)
+        kind = what = training_kind(i)
     return Stimulus(experiment=experiment, video=video, role=role, expected_score=expected,
-                    label=f"{role} {i + 1}: {kind}")  # fmt: skip
+                    control_kind=kind, label=f"{role} {i + 1}: {what}")  # fmt: skip
 
 
 def build_progress(experiment: Experiment) -> dict[str, dict[str, int]]:

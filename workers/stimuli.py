@@ -35,7 +35,7 @@ TRAP_TEXT = "This is an attention check. Please select the score {n}."
 TRAP_START = 0.5  # seconds of the clip before the spoken instruction starts
 TRAP_DUCK_DB = -20.0  # the video's own sound under the instruction
 GOLD_EXPECTED = 2  # the highest score a participant may give a gold clip and pass
-TRAINING_KINDS = ("original", "random", "gold")  # span the scale: best, middling, worst
+TRAINING_KINDS = tuple(Stimulus.ControlKind.values)  # the order training clips cycle through
 MAX_ATTEMPTS = 10  # claims of one stimulus by redelivered or retried tasks before it fails
 
 
@@ -261,11 +261,11 @@ def trap_track(stimulus, video_path, info, spec) -> np.ndarray:
 
 
 def training_kind(stimulus: Stimulus) -> str:
-    # Control stimuli have no method; the label written by create_controls names the kind.
-    kind = stimulus.label.rsplit(": ", 1)[-1]
-    if kind not in TRAINING_KINDS:
-        raise ValueError(f"training stimulus label {stimulus.label!r} names none of {TRAINING_KINDS}")
-    return kind
+    """Control stimuli have no method; a training clip's kind is its `control_kind`."""
+    if stimulus.control_kind not in Stimulus.ControlKind.values:
+        raise ValueError(f"training stimulus {stimulus.label!r} has no control kind "
+                         f"(one of {', '.join(Stimulus.ControlKind.values)})")
+    return stimulus.control_kind
 
 
 def random_sound(stimulus: Stimulus) -> Sound:

@@ -267,6 +267,12 @@ class Stimulus(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class ControlKind(models.TextChoices):
+        # A training clip's soundtrack; they span the scale: best, middling, worst.
+        ORIGINAL = "original", "Original soundtrack"
+        RANDOM = "random", "Random library sound"
+        GOLD = "gold", "Harsh noise"
+
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="stimuli")
     video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="stimuli")
     method = models.ForeignKey(
@@ -285,6 +291,10 @@ class Stimulus(models.Model):
         null=True, blank=True, help_text="Trap: the score asked for. Gold: the highest passing score."
     )
     label = models.CharField(max_length=200, blank=True, help_text="Researchers only.")
+    control_kind = models.CharField(
+        max_length=10, choices=ControlKind.choices, blank=True,
+        help_text="Training clips: the soundtrack the example has (test clips have a method instead).",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     file = models.FileField(upload_to=stimulus_upload_to, max_length=300, blank=True)
     duration = models.FloatField(null=True, blank=True)

@@ -307,8 +307,8 @@ def training_examples(experiment) -> list[tuple[Stimulus, str, str]]:
     """(stimulus, title, explanation) for each training clip shown with the instructions."""
     examples = []
     for stimulus in training_stimuli(experiment):
-        kind = stimulus.label.rsplit(": ", 1)[-1]
-        title, text = TRAINING_CAPTIONS.get(kind, ("An example clip", "Watch it to the end."))
+        default = ("An example clip", "Watch it to the end.")
+        title, text = TRAINING_CAPTIONS.get(stimulus.control_kind, default)
         examples.append((stimulus, title, text))
     return examples
 

@@ -39,7 +39,7 @@ def test_it_builds_every_method_and_control_clip(media_root, checkpoint):
     assert all(s.sound_id is None for s in exp.stimuli.filter(method__kind="original"))
     trap = exp.stimuli.get(role="trap")
     assert 1 <= trap.expected_score <= 5 and exp.stimuli.get(role="gold").expected_score == 2
-    kinds = sorted(s.label.rsplit(": ", 1)[1] for s in exp.stimuli.filter(role="training"))
+    kinds = sorted(exp.stimuli.filter(role="training").values_list("control_kind", flat=True))
     assert kinds == ["gold", "original", "random"]
 
 

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_checkpoint
 from .config import VARIANTS, ModelConfig, TrainConfig, default_config
-from .evaluate import VARIANT_NAMES, score_split
+from .evaluate import VARIANT_NAMES, library_scores, read_library, score_split
 from .hubness import HUBNESS_OPTIONS
 from .inference import RetrievalModel, build_net, resolve_device
 from .metrics import random_scores
@@ -33,6 +33,7 @@ from .train import TrainingError, fit, load_train_split
 METRICS = ("acc_rank", "r@5", "r@50", "r@100")
 DETECTION = ("det_video", "det_audio")
 HUBNESS = ("hub_share", "k_skewness")
+LIBRARY = ("class_acc", "hub_share", "k_skewness", "distinct_top1")
 # The paper's ordering, Proposed > Triplet 2 > Triplet 1 > Random: each pair is (better, worse).
 PAIRS = (("proposed", "triplet2"), ("triplet2", "triplet1"), ("proposed", "triplet1"),
          ("proposed", "random"), ("triplet2", "random"), ("triplet1", "random"))
@@ -54,6 +55,7 @@ class Plan:
     trunk_seed: int = 0
     settings: dict = field(default_factory=dict)  # TrainConfig / ModelConfig fields, e.g. lambda2
     video_weights: str | None = None
+    library: str | None = None  # a separate sound library (folder) the videos also query
 
     def config(self, variant: str, seed: int) -> TrainConfig:
         train_keys = {f.name for f in fields(TrainConfig)} - {"model", "variant", "preset", "seed"}
@@ -132,7 +134,7 @@ def _finished(path: Path, config: TrainConfig) -> bool:
 def _check_plan(plan: Plan) -> None:
     """The output folder holds at most runs of this plan's data, preset and settings."""
     path = Path(plan.out) / "plan.json"
-    keep = ("data", "preset", "trunk_seed", "settings", "video_weights")
+    keep = ("data", "preset", "trunk_seed", "settings", "video_weights")  # library: evaluation only
     mine = {k: getattr(plan, k) for k in keep}
     if path.is_file():
         old = json.loads(path.read_text())
@@ -177,6 +179,7 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
     splits = {name: load_train_split(trunk_net, plan.data, name, preset, dev, progress)
               for name in dict.fromkeys(("train", "valid", plan.split))}
     fingerprint = trunk_net.video.frozen_fingerprint()
+    library = read_library(plan.library) if plan.library else None
     prepared = time.monotonic() - started
 
     total = sum(_epochs(c) + 1 for c in configs.values())  # + 1: the evaluation of each run
@@ -200,6 +203,12 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
             reused = False
         model = RetrievalModel.from_checkpoint(path, device=device)
         scored = score_split(model, splits[plan.split], HUBNESS_OPTIONS)
+        if library is not None:
+            lib = library_scores(model, splits[plan.split], library, HUBNESS_OPTIONS)
+            scored["none"].update({f"lib_{k}": lib["none"][k] for k in LIBRARY})
+            scored["none"].update({f"centre_lib_{k}": lib["centre"][k] for k in LIBRARY})
+            scored["none"]["lib_class_chance"] = lib["none"]["class_chance"]
+            scored["none"]["library_n"] = lib["none"]["library_n"]
         best = load_checkpoint(path)["best"] or {}
         results.append({"variant": variant, "seed": seed, "checkpoint": str(path), "reused": reused,
                         "best_epoch": best.get("epoch"), "epochs": config.epochs,
@@ -238,7 +247,14 @@ def summarise(results: list[dict], seeds, n: int) -> dict:
             diff = paired_difference(per_seed(results, better, seeds, "acc_rank", n),
                                      per_seed(results, worse, seeds, "acc_rank", n))
             paired.append({"better": better, "worse": worse, "metric": "acc_rank", **diff})
-    return {"table1": table1, "table2": table2, "hubness": hub, "centred": centred, "paired": paired}
+    out: dict = {"table1": table1, "table2": table2, "hubness": hub, "centred": centred, "paired": paired}
+    if "lib_class_acc" in results[0]:
+        keys = [f"{p}lib_{k}" for p in ("", "centre_") for k in LIBRARY]
+        library: dict = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in keys}
+                         for v in variants if v != "random"}
+        library.update(chance=results[0]["lib_class_chance"], n=results[0]["library_n"])
+        out["library"] = library
+    return out
 
 
 # --- output -------------------------------------------------------------------------------------
@@ -283,6 +299,21 @@ def format_report(report: dict) -> str:
         c = report["centred"][v]
         lines.append(f"{_name(v):<10} {_ci(row['hub_share']):>15} {_ci(row['k_skewness'], 2):>15} "
                      f"{_ci(c['acc_rank']):>15} {_ci(c['hub_share']):>15} {_ci(c['k_skewness'], 2):>15}")
+    if "library" in report:
+        lib = report["library"]
+        lines += ["", f"Separate sound library ({lib['n']} sounds, {report['plan']['library']}): "
+                  f"the {split} videos with an effect query it; class@1 = top-1 sound of the video's "
+                  f"effect class (chance "
+                  f"{lib['chance']:.3f})",
+                  f"{'method':<10} {'class@1':>15} {'hub share':>15} {'distinct':>10} "
+                  f"{'centred: class@1':>17} {'hub share':>15} {'distinct':>10}"]
+        for v, row in lib.items():
+            if v in ("chance", "n"):
+                continue
+            lines.append(f"{_name(v):<10} {_ci(row['lib_class_acc']):>15} {_ci(row['lib_hub_share']):>15} "
+                         f"{row['lib_distinct_top1']['mean']:>10.1f} {_ci(row['centre_lib_class_acc']):>17} "
+                         f"{_ci(row['centre_lib_hub_share']):>15} "
+                         f"{row['centre_lib_distinct_top1']['mean']:>10.1f}")
     trained = report["seconds"]["train"]
     if trained:
         per: dict[str, list[float]] = {}
@@ -304,7 +335,9 @@ def write_outputs(report: dict, out) -> dict:
              "plot": out / f"acc_rank{tag}.png"}
     paths["json"].write_text(json.dumps(report, indent=2, default=float))
     columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
-               *(f"centre_{k}" for k in (*METRICS, *HUBNESS)), "best_epoch", "epochs", "checkpoint"]
+               *(f"centre_{k}" for k in (*METRICS, *HUBNESS)),
+               *(f"{p}lib_{k}" for p in ("", "centre_") for k in LIBRARY),
+               "best_epoch", "epochs", "checkpoint"]
     with open(paths["csv"], "w", newline="") as fh:
         writer = csv.DictWriter(fh, columns, extrasaction="ignore")
         writer.writeheader()

@@ -1,10 +1,11 @@
 """Objective evaluation (the paper's Tables 1 and 2) of trained checkpoints on a dataset split."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .hubness import K_OCCURRENCE, apply_option, hubness
+from .hubness import K_OCCURRENCE, apply_option, hubness, nearest
 from .inference import RetrievalModel
 from .metrics import detection_accuracy, gt_ranks, random_scores, retrieval_scores
 from .train import TrainSplit, load_train_split
@@ -44,6 +45,65 @@ def score_split(model: RetrievalModel, data: TrainSplit, options=("none",)) -> d
         library = apply_option(audio[with_se], option)
         rows[option] = {**retrieval_scores(gt_ranks(queries, library), int(with_se.sum())), **detection,
                         **hubness(queries, library), "hubness_option": option}
+    return rows
+
+
+@dataclass
+class SoundLibrary:
+    """A folder of sound files as an experiment's sound library, with a class per file."""
+
+    folder: Path
+    paths: list
+    classes: np.ndarray
+    _windows: dict | None = None
+
+    def windows(self, preset) -> np.ndarray:
+        """Every sound as the audio encoder's input for `preset`, decoded once."""
+        from .inference import sound_window
+
+        self._windows = self._windows or {}
+        if preset.name not in self._windows:
+            self._windows[preset.name] = np.stack([sound_window(p, preset) for p in self.paths])
+        return self._windows[preset.name]
+
+
+def read_library(folder) -> SoundLibrary:
+    """Audio files under `folder`; a file's class is its sub-folder or its file-name prefix."""
+    from .data.synth import SFX_EXTENSIONS, sfx_class
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: sound library folder does not exist")
+    paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS]
+    if len(paths) < 2:
+        raise ValueError(f"{folder}: a sound library needs at least 2 sound files, found {len(paths)}")
+    return SoundLibrary(folder, paths, np.array([sfx_class(p, folder) for p in paths]))
+
+
+def library_scores(model: RetrievalModel, data: TrainSplit, library: SoundLibrary,
+                   options=("none",)) -> dict:
+    """The split's videos with an effect query a separate sound library, as an experiment does.
+
+    There is no ground-truth file, so the score is the share of queries whose top-1 sound has the
+    query's effect class (`class_acc`; `class_chance` is its expectation for a random top-1), with
+    the hubness of the search. Returns {option: row}.
+    """
+    with_se = data.has_se.astype(bool)
+    if data.classes is None:
+        raise ValueError("the split has no effect classes to score a separate library against")
+    queries = _embed_video(model, data)[with_se]
+    query_classes = data.classes[with_se]
+    sounds = model.embed_sounds(library.windows(model.preset))
+    lib_share = {c: float(np.mean(library.classes == c)) for c in set(query_classes)}
+    chance = float(np.mean([lib_share[c] for c in query_classes]))
+    rows = {}
+    for option in options:
+        searched = apply_option(sounds, option)
+        stats = hubness(queries, searched)
+        top1 = nearest(queries, searched, 1)[:, 0]
+        rows[option] = {"class_acc": float(np.mean(library.classes[top1] == query_classes)),
+                        "class_chance": chance, "library_n": len(library.paths),
+                        "queries": int(with_se.sum()), **stats, "hubness_option": option}
     return rows
 
 

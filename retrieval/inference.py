@@ -140,3 +140,14 @@ class RetrievalModel:
         video = self._batched(self.net.video_aware, video_embeddings, 1024)
         audio = self._batched(self.net.audio_aware, audio_embeddings, 1024)
         return video, audio
+
+
+def sound_window(path, preset: Preset) -> np.ndarray:
+    """A library sound as the audio encoder's input: preset.samples long, from the file's start,
+    padded with silence (library sounds are usually shorter than a 6.4 s sample)."""
+    from media import decode_audio
+
+    wave = decode_audio(path, preset.sample_rate)
+    out = np.zeros(preset.samples, np.float32)
+    out[: min(len(wave), preset.samples)] = wave[: preset.samples]
+    return out

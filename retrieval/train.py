@@ -73,6 +73,7 @@ class TrainSplit:
     spectrograms: np.ndarray  # float32 [N, F, T']
     has_se: np.ndarray  # bool [N]
     video_is_frames: bool = False
+    classes: np.ndarray | None = None  # se_class per sample ("" without an effect), when known
 
     def __len__(self) -> int:
         return len(self.has_se)
@@ -80,7 +81,8 @@ class TrainSplit:
     def subset(self, mask: np.ndarray) -> "TrainSplit":
         index = np.flatnonzero(mask)
         video, spec, has_se = self.video[index], self.spectrograms[index], self.has_se[index]
-        return TrainSplit(video, spec, has_se, self.video_is_frames)
+        classes = None if self.classes is None else self.classes[index]
+        return TrainSplit(video, spec, has_se, self.video_is_frames, classes)
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -128,10 +130,11 @@ def load_train_split(net, data_dir, split: str, preset: Preset, device, progress
     from .data.cache import load_split  # the dataset package is only needed for real datasets
 
     data = load_split(data_dir, split, preset, progress=progress)
+    classes = np.array([r.se_class or "" for r in data.rows])
     if net.config.trainable_layers == 0:
         video = cached_frozen_features(net, data, device, progress)
-        return TrainSplit(video, data.spectrograms, data.has_se)
-    return TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True)
+        return TrainSplit(video, data.spectrograms, data.has_se, classes=classes)
+    return TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True, classes=classes)
 
 
 def video_input(net, split: TrainSplit, index, device) -> torch.Tensor:

@@ -87,14 +87,10 @@ def embed_library(model, items: list[SoundItem], progress: bool = False) -> Libr
 
 
 def sound_window(path: Path, preset) -> np.ndarray:
-    """The sound as the audio encoder's input: preset.samples long, from the file's start,
-    padded with silence (library sounds are usually shorter than a 6.4 s sample)."""
-    from media import decode_audio
+    """The sound as the audio encoder's input (retrieval.inference.sound_window)."""
+    from retrieval.inference import sound_window as window
 
-    wave = decode_audio(path, preset.sample_rate)
-    out = np.zeros(preset.samples, np.float32)
-    out[: min(len(wave), preset.samples)] = wave[: preset.samples]
-    return out
+    return window(path, preset)
 
 
 def save(result: LibraryEmbeddings, path: Path) -> None:

@@ -90,11 +90,18 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
     assert _runs(out) == runs
 
     # the same seed in another folder trains to the same figures: a run is reproducible from its seed
-    other = tmp_path / "other"
-    _bench(dataset, other, "--variants", "proposed", "--first-seed", "1", "--seeds", "1")
+    # (and, with a separate sound library of generated effects, the videos also query that)
+    other, library = tmp_path / "other", _library(tmp_path / "library")
+    printed = _bench(dataset, other, "--variants", "proposed", "--first-seed", "1", "--seeds", "1",
+                     "--library", str(library))
     (rerun,) = _runs(other)
     (first,) = [r for r in runs if r["variant"] == "proposed" and r["seed"] == "1"]
     assert {k: rerun[k] for k in METRICS} == {k: first[k] for k in METRICS}
+    lib = json.loads((other / "benchmark.json").read_text())["library"]
+    assert lib["n"] == 12 and lib["chance"] == pytest.approx(2 / 12)  # 2 sounds of each of 6 classes
+    for key in ("lib_class_acc", "centre_lib_class_acc", "lib_hub_share", "centre_lib_hub_share"):
+        assert 0 <= float(rerun[key]) <= 1
+    assert "Separate sound library (12 sounds" in printed
 
     with pytest.raises(CommandError, match="another plan"):
         _bench(dataset, out, "--set", "epochs=2")
@@ -105,3 +112,16 @@ def test_benchmark_rejects_unknown_settings(dataset, tmp_path):
         _bench(dataset, tmp_path / "b", "--set", "lamda2=0.5")
     with pytest.raises(CommandError, match="key=value"):
         _bench(dataset, tmp_path / "c", "--set", "lambda2")
+
+
+def _library(root):
+    """Two generated sounds per effect class, one sub-folder per class, as a sound library."""
+    from retrieval.data.media import write_wav
+    from retrieval.data.synth_audio import SOUND_CLASSES, synth_effect
+
+    rng = np.random.default_rng(5)
+    for cls in SOUND_CLASSES:
+        (root / cls).mkdir(parents=True)
+        for k in range(2):
+            write_wav(root / cls / f"{k}.wav", synth_effect(cls, rng, 48_000), 48_000)
+    return root

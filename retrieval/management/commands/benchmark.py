@@ -35,6 +35,8 @@ class Command(BaseCommand):
                             help="training or model settings for every run, e.g. lambda2=0.3 epochs=20")
         parser.add_argument("--trunk-seed", type=int, default=0, help="seed of a random video trunk")
         parser.add_argument("--video-weights", type=Path, help="torchvision r3d_18 state dict")
+        parser.add_argument("--library", type=Path,
+                            help="also query this separate sound library (folder; class = sub-folder)")
         parser.add_argument("--device", default="auto")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -48,10 +50,11 @@ class Command(BaseCommand):
                         seeds=tuple(range(o["first_seed"], o["first_seed"] + o["seeds"])),
                         preset=o["preset"], split=o["split"], trunk_seed=o["trunk_seed"],
                         settings=parse_settings(o["overrides"]),
-                        video_weights=str(o["video_weights"]) if o["video_weights"] else None)
+                        video_weights=str(o["video_weights"]) if o["video_weights"] else None,
+                        library=str(o["library"].resolve()) if o["library"] else None)
             report = run(plan, device=o["device"], progress=not o["no_progress"],
                          log=lambda msg: self.stderr.write(msg))
-        except (BenchmarkError, DatasetError, TrainingError, CheckpointError, VideoWeightsError) as exc:
+        except (ValueError, DatasetError, TrainingError, CheckpointError, VideoWeightsError) as exc:
             raise CommandError(str(exc)) from exc
         paths = write_outputs(report, plan.out)
         self.stdout.write(format_report(report))

@@ -289,9 +289,10 @@ def model_relation(experiment: Experiment, summaries: list[stats.Summary], kept)
 
     Per method: its MOS next to the objective figures of its TrainedModel (ACC_rank and R@K of
     the model's validation metrics, as `train` registered them; a random method has the known
-    expectation ACC_rank 0.5), and Spearman's rho between MOS and ACC_rank across the methods
-    that have both. Per clip: each test stimulus's retrieval distance and rank against its mean
-    rating, with Spearman's rho and its Fisher-z CI per method (`stats.spearman`).
+    expectations ACC_rank 0.5 and R@K = K / N over the experiment's sound library), and
+    Spearman's rho between MOS and ACC_rank across the methods that have both. Per clip: each
+    test stimulus's retrieval distance and rank against its mean rating, with Spearman's rho
+    and its Fisher-z CI per method (`stats.spearman`).
     """
     mos = {s.label: s.mos for s in summaries}
     methods = []
@@ -300,8 +301,15 @@ def model_relation(experiment: Experiment, summaries: list[stats.Summary], kept)
         methods.append({"label": method.label, "kind": method.kind, "mos": mos.get(method.label),
                         "acc_rank": acc, "recall": recall})  # fmt: skip
     ks = sorted({k for m in methods for k in m["recall"]})
+    library = experiment.sound_library.sounds.count() if experiment.sound_library_id else 0
     for m in methods:
         recall = m.pop("recall")
+        if m["kind"] == Method.Kind.RANDOM and library:
+            from retrieval.metrics import random_scores  # imports torch: only when needed
+
+            # A random ordering of the library: R@K = K / N (retrieval.metrics.random_scores).
+            expected = random_scores(library, ks)
+            recall = {k: expected[f"r@{k}"] for k in ks}
         m["recall_at"] = [{"k": k, "value": recall.get(k)} for k in ks]
     paired = [(m["acc_rank"], m["mos"]) for m in methods if None not in (m["acc_rank"], m["mos"])]
     rho = None

@@ -81,7 +81,9 @@ def test_ratings_are_set_against_the_model(staff, make_experiment, rate):
     rows = {m["label"]: m for m in model["methods"]}
     assert rows["proposed"]["acc_rank"] == 0.81 and rows["random"]["acc_rank"] == 0.5
     assert rows["original"]["acc_rank"] is None
-    assert [r["value"] for r in rows["triplet"]["recall_at"]] == [0.1, 0.5] and model["recall_k"] == [
+    assert [r["value"] for r in rows["triplet"]["recall_at"]] == [0.1, 0.5]
+    assert [r["value"] for r in rows["random"]["recall_at"]] == [1.0, 1.0]  # a library of one sound
+    assert [r["value"] for r in rows["original"]["recall_at"]] == [None, None] and model["recall_k"] == [
         "R@5",
         "R@50",
     ]

@@ -82,12 +82,12 @@ def test_prepare_creates_controls_up_to_the_counts_and_no_more(media_root):
     exp.training_clips = 4
     exp.save()
     prepare(exp)
-    labels = sorted(exp.stimuli.filter(role="training").values_list("label", flat=True))
-    assert labels == [
-        "training 1: original",
-        "training 2: random",
-        "training 3: gold",
-        "training 4: original",
+    rows = sorted(exp.stimuli.filter(role="training").values_list("label", "control_kind"))
+    assert rows == [
+        ("training 1: original", "original"),
+        ("training 2: random", "random"),
+        ("training 3: gold", "gold"),
+        ("training 4: original", "original"),
     ]
 
 

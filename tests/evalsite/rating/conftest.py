@@ -110,7 +110,8 @@ def make_study(db, media_root, clip_file):
         for i in range(trap):
             stimulus(video_rows[i % videos], Stimulus.Role.TRAP, expected_score=3)
         for i in range(training):
-            stimulus(video_rows[i % videos], Stimulus.Role.TRAINING)
+            kind = Stimulus.ControlKind.values[i % len(Stimulus.ControlKind.values)]
+            stimulus(video_rows[i % videos], Stimulus.Role.TRAINING, control_kind=kind)
         return experiment
 
     return make

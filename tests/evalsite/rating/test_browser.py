@@ -137,7 +137,7 @@ def test_it_walks_a_participant_through_a_study_and_shows_the_ratings_to_the_res
     experiment = make_study(slug="browser")
     # The clips' real length: the server refuses a rating sooner than that after playback began.
     Stimulus.objects.filter(experiment=experiment).update(duration=CLIP_SECONDS)
-    Stimulus.objects.filter(experiment=experiment, role="training").update(label="training 1: original")
+    Stimulus.objects.filter(experiment=experiment, role="training").update(control_kind="original")
     page.goto(f"{live_server.url}/s/browser/?PROLIFIC_PID=pw-1&STUDY_ID=st")
     shot(page, "consent")
     page.get_by_label("I have read the above and agree to take part.").check()

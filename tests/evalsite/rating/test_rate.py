@@ -287,7 +287,7 @@ def test_it_presents_training_clips_as_examples_of_a_good_and_a_poor_match(clien
     experiment = make_study(training=3, slug="train")
     kinds = ["original", "random", "gold"]
     for i, stimulus in enumerate(Stimulus.objects.filter(role="training").order_by("pk")):
-        Stimulus.objects.filter(pk=stimulus.pk).update(label=f"training {i + 1}: {kinds[i]}")
+        Stimulus.objects.filter(pk=stimulus.pk).update(control_kind=kinds[i], label=f"training {i + 1}")
     w = walk(experiment)
     w.consent()
     w.audio_check()

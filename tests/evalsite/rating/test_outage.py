@@ -3,8 +3,6 @@ retry button and no technical detail. The database is made unreachable for real:
 whose DATABASE_URL names a port where nothing listens (the shared PostgreSQL keeps running)."""
 
 import http.client
-import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -12,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, worker_env
 
 from .test_browser import shot
 
@@ -35,21 +33,13 @@ def server_without_database(tmp_path_factory):
     """gunicorn serving the site with its database on a closed port."""
     dead = free_port()  # bound and released: nothing listens there
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "evalsite.settings",
+    env = worker_env({
+        "DJANGO_SETTINGS_MODULE": "evalsite.test_settings",  # production settings over plain HTTP
         "DATABASE_URL": f"postgres://root@127.0.0.1:{dead}/gone",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "WHITENOISE_USE_FINDERS": "true",
         "CELERY_BROKER_URL": "",
+        "DEBUG": "false",
         "LOG_LEVEL": "CRITICAL",
-        "PYTHONPATH": str(ROOT),
-    }
+    })
     log = open(tmp_path_factory.mktemp("outage") / "gunicorn.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "evalsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],

@@ -39,6 +39,9 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
         ("DEBUG", "maybe", "DEBUG must be a boolean"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "CELERY_VISIBILITY_TIMEOUT must be an integer"),
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a database URL"),
+        ("RATING_TOO_FAST", "ignore", "RATING_TOO_FAST must be one of refuse, flag, got 'ignore'"),
+        ("RATING_PLAY_TOLERANCE_S", "half", "RATING_PLAY_TOLERANCE_S must be a number"),
+        ("PARTICIPANT_FRAME_ANCESTORS", "mturk.com", "'mturk.com' is not an origin like https://host"),
     ],
 )
 def test_it_names_a_bad_environment_value(name, value, message):

@@ -226,6 +226,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", "1800")
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", "1900")
 # Redis redelivers an unacknowledged task after this long: it must exceed the longest task.
+# Build health (workers.health): running tasks beat every BUILD_HEARTBEAT_S; a running stimulus
+# without a beat for BUILD_LOST_AFTER_S, or a pending one whose message is neither in the broker
+# nor on a live worker (BUILD_DISPATCH_GRACE_S after it was sent), is lost and sent again. The
+# check runs every BUILD_WATCHDOG_S in each worker and in `build_stimuli --wait`.
+BUILD_HEARTBEAT_S = envfloat("BUILD_HEARTBEAT_S", "10")
+BUILD_LOST_AFTER_S = envfloat("BUILD_LOST_AFTER_S", "60")
+BUILD_DISPATCH_GRACE_S = envfloat("BUILD_DISPATCH_GRACE_S", "15")
+BUILD_WATCHDOG_S = envfloat("BUILD_WATCHDOG_S", "30")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "7200"),
 }

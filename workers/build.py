@@ -16,13 +16,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from celery import chain
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
 from evalsite.experiments.models import Experiment, Method, Stimulus
-from workers import stimuli
+from workers import health, stimuli
 
 Role, Status = Stimulus.Role, Stimulus.Status
 CONTROLS = "controls"
@@ -79,9 +78,16 @@ def wait_for_build(experiment: Experiment, out: Callable[[str], object], interva
     """Polls `build_progress` until nothing is pending or running and returns it; prints a line
     through `out` whenever it changes, a hint when nothing moved for `stall` seconds, and raises
     TimeoutError after `timeout` seconds (0: no limit)."""
-    start = last_change = time.monotonic()
-    last = None
+    start = last_change = last_check = time.monotonic()
+    last, last_lost = None, health.lost_summary(experiment)
     while True:
+        if build_mode() == "workers" and time.monotonic() - last_check >= settings.BUILD_WATCHDOG_S:
+            last_check = time.monotonic()
+            health.recover(experiment)  # lost work is re-sent here or by a worker's watchdog
+        lost = health.lost_summary(experiment)
+        if lost != last_lost:
+            last_lost = lost
+            out(health.summary_line(lost))
         progress = build_progress(experiment)
         if progress != last:
             last, last_change = progress, time.monotonic()
@@ -111,9 +117,8 @@ def enqueue_build(experiment_id: int) -> None:
         prepare(experiment)
     model_methods, others = work_list(experiment)
     for method_id in model_methods:
-        chain(tasks.embed_library.si(method_id), tasks.retrieve.si(method_id)).apply_async()
-    for stimulus_id in others:
-        tasks.mux_stimulus.delay(stimulus_id)
+        health.dispatch_method(method_id, tasks.embed_library)  # which sends retrieve, then the muxes
+    health.dispatch_mux(others)
 
 
 def run_build(experiment_id: int, progress: bool = True) -> dict:
@@ -147,6 +152,7 @@ def prepare(experiment: Experiment) -> None:
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""
     )
+    experiment.stimuli.filter(lost__gt=0).update(lost=0, lost_reason="")  # counted per build
 
 
 def work_list(experiment: Experiment) -> tuple[list[int], list[int]]:

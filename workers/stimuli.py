@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaInfo
-from workers import audio, mux
+from workers import audio, health, mux
 
 log = logging.getLogger(__name__)
 Status = Stimulus.Status
@@ -53,7 +53,7 @@ def claim(stimulus_id: int, reclaim: bool = False) -> int | None:
     if reclaim:
         takeable |= Q(status=Status.RUNNING)
     rows = Stimulus.objects.filter(takeable, pk=stimulus_id).update(
-        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, error=""
+        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error=""
     )
     if rows == 0:
         return None
@@ -94,7 +94,8 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
         return "failed"
     stimulus = Stimulus.objects.select_related("experiment", "video", "method", "sound").get(pk=stimulus_id)
     try:
-        name, fields = _make_file(stimulus)
+        with health.beating(_ours(stimulus_id, attempt)):
+            name, fields = _make_file(stimulus)
     except TRANSIENT:
         with contextlib.suppress(Exception):
             release(stimulus_id, attempt)

@@ -9,9 +9,10 @@ import logging
 import time
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 
 from evalsite.experiments.models import Method, Stimulus
-from workers import stimuli
+from workers import health, stimuli
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,13 @@ def logged(what: str, work, failure=lambda result: None):
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_library")
 def embed_library(self, method_id: int) -> int:
     """Embeds the experiment's sound library with the method's model (or finds it cached)."""
-    return logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
+    with health.beating(on_behalf(self)):
+        return logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
+
+
+def on_behalf(task):
+    """The stimuli a gpu task works for: pending ones its message was sent for."""
+    return Stimulus.objects.filter(task_id=task.request.id or "-", status=Stimulus.Status.PENDING)
 
 
 def _embed_library(method_id: int) -> int:
@@ -82,19 +89,22 @@ def _embed_library(method_id: int) -> int:
     if not gpu.pending(method).exists():
         return 0
     try:
-        return len(gpu.library_embeddings(method).ids)
+        count = len(gpu.library_embeddings(method).ids)
     except stimuli.TRANSIENT:
         raise
     except Exception as exc:  # a bad checkpoint or library fails this method, not the build
         log.exception("method %s: embedding the library failed", method_id)
         gpu.fail_pending(method, exc)
         return 0
+    health.dispatch_method(method_id, retrieve)
+    return count
 
 
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.retrieve")
 def retrieve(self, method_id: int) -> int:
     """Embeds the method's pending videos, stores their top-1 sounds, and queues their muxing."""
-    return logged(f"retrieve method {method_id}", lambda: _retrieve(method_id))
+    with health.beating(on_behalf(self)):
+        return logged(f"retrieve method {method_id}", lambda: _retrieve(method_id))
 
 
 def _retrieve(method_id: int) -> int:
@@ -111,8 +121,7 @@ def _retrieve(method_id: int) -> int:
         log.exception("method %s: retrieval failed", method_id)
         gpu.fail_pending(method, exc)
         return 0
-    for pk in ready:
-        mux_stimulus.delay(pk)
+    health.dispatch_mux(ready)
     return len(ready)
 
 
@@ -136,3 +145,9 @@ def find_method(method_id: int) -> Method | None:
     if method is None:  # deleted (with its experiment) after the build was queued: nothing to do
         log.warning("method %s no longer exists; skipping", method_id)
     return method
+
+
+@worker_ready.connect
+def watch_builds(**kwargs):
+    """Each worker checks every BUILD_WATCHDOG_S for lost work of any build (workers.health)."""
+    health.start_watchdog()

@@ -198,7 +198,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     # --- buttons on the change page -----------------------------------------------------
 
     BUTTONS = {
-        Experiment.Status.DRAFT: [("build", "Build stimuli"), ("open", "Open")],
+        Experiment.Status.DRAFT: [("build", "Build stimuli"), ("resume", "Resume build"), ("open", "Open")],
         Experiment.Status.OPEN: [("close", "Close")],
         Experiment.Status.CLOSED: [("open", "Reopen")],
     }
@@ -213,6 +213,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:pk>/build/", view(self.build_view), name="experiments_experiment_build"),
+            path("<int:pk>/resume/", view(self.resume_view), name="experiments_experiment_resume"),
             path("<int:pk>/open/", view(self.open_view), name="experiments_experiment_open"),
             path("<int:pk>/close/", view(self.close_view), name="experiments_experiment_close"),
             path("<int:pk>/preview/", view(self.preview_view), name="experiments_experiment_preview"),
@@ -231,6 +232,9 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     def build_view(self, request, pk):
         return self._button(request, pk, services.start_build)
+
+    def resume_view(self, request, pk):
+        return self._button(request, pk, services.resume_build)
 
     def open_view(self, request, pk):
         return self._button(request, pk, services.open_experiment, "The experiment is open.")

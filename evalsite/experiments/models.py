@@ -302,6 +302,13 @@ class Stimulus(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Build health (workers.health): the message now responsible for the stimulus, when it was
+    # sent, the last sign of life of the task working on it, and how often it was found lost.
+    task_id = models.CharField(max_length=64, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lost = models.PositiveIntegerField(default=0, help_text="Times its task was found lost and re-sent.")
+    lost_reason = models.CharField(max_length=300, blank=True)
 
     objects = StimulusQuerySet.as_manager()
 

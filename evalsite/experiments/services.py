@@ -60,6 +60,34 @@ def start_build(experiment: Experiment) -> str:
     return f"Building '{experiment}' {build.describe_mode(pk, detached=True)}."
 
 
+def resume_build(experiment: Experiment) -> str:
+    """Checks the build for lost work now (workers.health) and sends it again; without a broker,
+    builds again in the background (finished stimuli are kept)."""
+    from workers import build, health
+
+    if build.build_mode() != "workers":
+        return start_build(experiment)
+    unfinished = experiment.stimuli.filter(status__in=[Stimulus.Status.PENDING, Stimulus.Status.RUNNING])
+    if not unfinished.exists():
+        raise ActionRefused([f"'{experiment}' has nothing left to build"])
+    found = health.recover(experiment)
+    if not found.checked:
+        return f"Another process is checking the build of '{experiment}' right now; reload in a moment."
+    if found.lost:
+        return f"Resumed the build of '{experiment}': {found.line()}."
+    return (
+        f"Nothing of '{experiment}' is lost: {unfinished.count()} stimuli are running with a live "
+        "heartbeat, waiting in the broker, or were sent too recently to judge."
+    )
+
+
+def build_health(experiment: Experiment) -> dict:
+    from workers import health
+
+    summary = health.lost_summary(experiment)
+    return {**summary, "line": health.summary_line(summary) if summary["lost"] else ""}
+
+
 def build_progress(experiment: Experiment) -> dict:
     return build.build_progress(experiment)
 

@@ -58,6 +58,7 @@ def progress(request, pk):
             "status": experiment.status,
             "progress": services.build_progress(experiment),
             "stimuli": services.stimulus_counts(experiment),
+            "health": services.build_health(experiment),
         }
     )
 

@@ -103,7 +103,8 @@ def test_it_opens_and_closes_a_built_experiment(staff, make_experiment):
     experiment = make_experiment()
     url = reverse("admin:experiments_experiment_change", args=[experiment.pk])
     page = staff.get(url)
-    assert [label for _, label in page.context["experiment_buttons"]] == ["Build stimuli", "Open"]
+    labels = [label for _, label in page.context["experiment_buttons"]]
+    assert labels == ["Build stimuli", "Resume build", "Open"]
     assert '<code id="entry-link">http://testserver/s/study/</code>' in page.content.decode()
     staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]))
     experiment.refresh_from_db()

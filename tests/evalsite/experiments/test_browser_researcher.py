@@ -48,7 +48,7 @@ def wait_built(experiment, timeout=120):
 
 
 def test_every_button_and_link_of_change_preview_and_results_pages(
-    live_server, new_page, researcher, make_experiment, rate, start_worker, media_root
+    live_server, new_page, researcher, make_experiment, rate, start_worker, purge_broker, media_root, settings
 ):
     from playwright.sync_api import expect
 
@@ -56,7 +56,7 @@ def test_every_button_and_link_of_change_preview_and_results_pages(
 
     experiment = make_experiment(methods=("random", "original"), videos=2, built=False, trap_clips=0)
     experiment.stimuli.all().delete()  # the build makes them
-    start_worker("default,media", env={"MEDIA_ROOT": str(media_root)})
+    settings.BUILD_DISPATCH_GRACE_S = 0  # judge messages at once (the default waits 15 s)
     page = new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     base = live_server.url
     login(page, base)
@@ -69,14 +69,29 @@ def test_every_button_and_link_of_change_preview_and_results_pages(
     expect(page.locator("ul.messagelist")).to_contain_text("has no stimuli yet")
     assert Experiment.objects.get(pk=experiment.pk).status == "draft"
 
-    # Build stimuli: the rows exist at once, the worker builds them.
+    # Build stimuli with no worker up: the rows exist at once, their messages wait in the broker.
     page.get_by_role("button", name="Build stimuli").click()
     expect(page.locator("ul.messagelist")).to_contain_text("on the workers")
     assert experiment.stimuli.count() == 2 * 2 + 1  # videos x methods + one gold
+    assert purge_broker.llen("media") == 5
+    page.get_by_role("button", name="Resume build").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("Nothing of 'Study study' is lost: 5 stimuli")
+    assert not experiment.stimuli.filter(lost__gt=0).exists()
+    # The broker loses them (what a restart without persistence does): Resume build sends them again.
+    purge_broker.delete("media")
+    page.get_by_role("button", name="Resume build").click()
+    lost = "lost: 5, re-dispatched (5 its task was in neither"
+    expect(page.locator("ul.messagelist")).to_contain_text(lost)
+    expect(page.locator("#build-health")).to_contain_text("lost: 5, re-dispatched")
+    assert purge_broker.llen("media") == 5
+    assert set(experiment.stimuli.values_list("lost", flat=True)) == {1}
+    start_worker("default,media", env={"MEDIA_ROOT": str(media_root)})
     wait_built(experiment)
     assert set(experiment.stimuli.values_list("status", flat=True)) == {"done"}
     page.reload()
     expect(page.locator("#build-progress tbody tr").first).to_contain_text("random0020")
+    page.get_by_role("button", name="Resume build").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("has nothing left to build")
 
     # Save and continue editing, then Save: the edit is stored, no "This field is required".
     page.fill("#id_title", "Renamed study")

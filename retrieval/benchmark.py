@@ -174,10 +174,9 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
     # one trunk for the whole plan: features (or frames) of each split loaded once, shared
     first = next(iter(configs.values()))
     trunk_net = build_net(first, preset, first.video_weights).to(dev)
-    log(f"loading {plan.data} (train, valid, {plan.split}; preset {plan.preset}, "
-        f"trunk seed {plan.trunk_seed})")
-    splits = {name: load_train_split(trunk_net, plan.data, name, preset, dev, progress)
-              for name in dict.fromkeys(("train", "valid", plan.split))}
+    names = list(dict.fromkeys(("train", "valid", plan.split)))
+    log(f"loading {plan.data} ({', '.join(names)}; preset {plan.preset}, trunk seed {plan.trunk_seed})")
+    splits = {name: load_train_split(trunk_net, plan.data, name, preset, dev, progress) for name in names}
     fingerprint = trunk_net.video.frozen_fingerprint()
     library = read_library(plan.library) if plan.library else None
     prepared = time.monotonic() - started

@@ -27,7 +27,7 @@ def test_it_runs_the_whole_demo_study_with_a_real_worker(start_worker, tmp_path)
 
     first = run_demo(env, tmp_path / "demo")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    assert "Stimuli: queued for the Celery workers" in first.stdout
+    assert "Stimuli: building on the workers" in first.stdout
     table = first.stdout[first.stdout.index("Table 1"):]
     for row in ("Random", "Proposed", "Triplet 2", "Triplet 1"):
         assert f"\n{row}" in table

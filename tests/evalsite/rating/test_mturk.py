@@ -52,9 +52,10 @@ class HitPage(BaseHTTPRequestHandler):
     submitted: list = []
 
     def do_GET(self):
+        # One frame per page: two pages of the site loading at once would each set a CSRF cookie.
+        frame, src = ("admin", self.admin_url) if self.path == "/admin-frame" else ("study", self.study_url)
         body = (f'<!doctype html><title>HIT</title><h1>HIT</h1>'
-                f'<iframe id="study" src="{self.study_url}" width="1000" height="800"></iframe>'
-                f'<iframe id="admin" src="{self.admin_url}" width="400" height="200"></iframe>').encode()
+                f'<iframe id="{frame}" src="{src}" width="1000" height="800"></iframe>').encode()
         self._answer(body)
 
     def do_POST(self):
@@ -116,10 +117,12 @@ def test_a_framed_participant_takes_the_study_and_submits_the_hit(
     study.locator("#submit").click()
     expect(study.get_by_role("heading", name="Thank you!")).to_be_visible()
     shot(page, "mturk-hit-done")
-    # The admin refuses to be framed: its frame never shows the login form.
-    assert page.frame_locator("#admin").get_by_label("Username").count() == 0
     study.get_by_role("button", name="Submit the HIT").click()
     expect(study.locator("#submitted")).to_have_text("HIT submitted")
     form = {"assignmentId": ["A9"], "completion_code": ["C0DE-42"]}
     assert HitPage.submitted == [("/mturk/externalSubmit", form)]
     assert participant.assignments.filter(rating__score=4).count() == 1
+    # The admin refuses to be framed: its frame never shows the login form.
+    page.goto(f"{hit_origin}/admin-frame")
+    page.wait_for_load_state("load")
+    assert page.frame_locator("#admin").get_by_label("Username").count() == 0

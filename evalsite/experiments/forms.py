@@ -1,5 +1,6 @@
 """Admin forms: uploads are probed like imports, methods and designs are checked for consistency."""
 
+import re
 from pathlib import Path
 
 from django import forms
@@ -28,13 +29,13 @@ class _UploadForm(forms.ModelForm):
         self.digest = media.sha256_of(upload)
         duplicate = self.duplicate_of(self.digest)
         if duplicate is not None:
-            raise forms.ValidationError(f"{name}: the same file is already stored as '{duplicate}'")
+            raise forms.ValidationError(f"{name}: the same file is already stored as '{duplicate.name}'")
         return upload
 
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("name") and cleaned.get("file") is not None:
-            cleaned["name"] = Path(cleaned["file"].name).stem
+            cleaned["name"] = self.default_name(Path(cleaned["file"].name))
         return cleaned
 
     def save(self, commit=True):
@@ -65,6 +66,10 @@ class VideoForm(_UploadForm):
     check = staticmethod(media.check_video)
     fields_from = staticmethod(media.video_fields)
 
+    @staticmethod
+    def default_name(path: Path) -> str:
+        return path.name  # with its suffix, as imports name videos: door.mp4 and door.ogv stay apart
+
     def duplicate_of(self, digest):
         return Video.objects.filter(sha256=digest).exclude(pk=self.instance.pk).first()
 
@@ -78,6 +83,10 @@ class SoundForm(_UploadForm):
 
     check = staticmethod(media.check_sound)
     fields_from = staticmethod(media.sound_fields)
+
+    @staticmethod
+    def default_name(path: Path) -> str:
+        return path.stem
 
     def duplicate_of(self, digest):
         library = self.cleaned_data.get("library")
@@ -165,6 +174,13 @@ class ExperimentForm(forms.ModelForm):
             self.add_error("target_ci_half_width", "The precision rule needs a target CI half-width.")
         if cleaned.get("look_every") == 0:
             self.add_error("look_every", "Must be at least 1.")
+        videos = cleaned.get("videos")
+        if videos is not None:
+            needs = soundtrack_needed(self.method_kinds(), cleaned.get("mux_mode"))
+            mute = [v.name for v in videos if not v.has_audio]
+            if needs and mute:
+                problem = f"{needs} needs the videos' own soundtrack; no audio in: {', '.join(mute)}"
+                self.add_error("videos", problem)
         if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
             changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
             changed -= {name for name in self.changed_data if name.startswith("screen_")}
@@ -173,6 +189,18 @@ class ExperimentForm(forms.ModelForm):
                     "The experiment is open: close it before changing " + ", ".join(sorted(changed)) + "."
                 )
         return cleaned
+
+
+    def method_kinds(self) -> set[str]:
+        """The methods' kinds as submitted with this form (the admin's inline rows, not deleted);
+        the saved ones when the inline is not part of the request."""
+        kinds = {
+            value for key, value in self.data.items()
+            if re.fullmatch(r"methods-\d+-kind", key) and not self.data.get(key[: -len("kind")] + "DELETE")
+        }  # fmt: skip
+        if not any(key.startswith("methods-") for key in self.data) and self.instance.pk:
+            kinds = set(self.instance.methods.values_list("kind", flat=True))
+        return kinds
 
 
 class PlanForm(forms.Form):
@@ -234,3 +262,12 @@ class PlanForm(forms.Form):
 
     def assumed_mos(self) -> dict[str, float]:
         return {m.label: self.cleaned_data[f"mos_{m.pk}"] for m in self.methods}
+
+
+def soundtrack_needed(kinds, mux_mode) -> str:
+    """What needs each video's own soundtrack: the 'original' method, or overlay muxing."""
+    if Method.Kind.ORIGINAL in kinds:
+        return "The 'Original soundtrack' method"
+    if mux_mode == Experiment.MuxMode.OVERLAY:
+        return "Overlay muxing"
+    return ""

@@ -1,13 +1,19 @@
 """Checking and importing media: every file is decoded to its end before anything is stored.
 
 A bad file raises `media.MediaError` naming the file and the problem; the importers report it and
-go on with the next file, so one broken clip never stops (or half-stores) an import.
+go on with the next file, so one broken clip never stops (or half-stores) an import. A video is
+refused when it is truncated (a stream decodes markedly shorter than its header says), shorter
+than one clip (VIDEO_MIN_SECONDS), longer than VIDEO_MAX_SECONDS or larger than
+VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE; whether it has a soundtrack is reported. Every file of
+a folder is tried, whatever its suffix (FFmpeg reads far more containers than any list), and gets
+its own line; only a file that is not media and has no media suffix is "skipped".
 """
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
@@ -16,8 +22,16 @@ from media import probe as probe_media
 
 from .models import Sound, SoundLibrary, Video
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts"}
-SOUND_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff"}
+# Suffixes whose files are surely meant as media: such a file that does not decode is "failed";
+# any other unreadable file (README.txt, .DS_Store) is "skipped", with its line all the same.
+VIDEO_SUFFIXES = {
+    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".ogv",
+    ".ogg", ".3gp", ".3g2", ".flv", ".wmv", ".asf", ".vob", ".dv", ".mxf", ".nut", ".y4m", ".f4v",
+}  # fmt: skip
+SOUND_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma",
+                  ".ac3", ".mka", ".caf", ".au", ".snd"}  # fmt: skip
+MEDIA_SUFFIXES = VIDEO_SUFFIXES | SOUND_SUFFIXES
+TRUNCATION_TOLERANCE_S = 0.5  # a stream that decodes this much shorter than its header is truncated
 
 
 @dataclass
@@ -26,9 +40,10 @@ class Outcome:
 
     path: str
     kind: str  # "video" or "sound"
-    status: str  # "imported", "exists" or "failed"
+    status: str  # "imported", "exists", "failed" or "skipped"
     message: str = ""
     obj: object = None
+    facts: str = ""  # what the probe found: "6.5 s, 640x360, audio"
 
 
 def probe(source, name: str) -> MediaInfo:
@@ -42,9 +57,50 @@ def probe(source, name: str) -> MediaInfo:
 
 
 def check_video(info: MediaInfo, name: str) -> MediaInfo:
+    """Refuses what participants could not watch as a clip, naming the problem and the limit."""
     if not info.has_video:
         raise MediaError(f"{name}: has no video stream (is it a sound file?)")
+    check_complete(info, name)
+    duration, shortest = info.duration, settings.VIDEO_MIN_SECONDS
+    if duration < shortest:
+        raise MediaError(
+            f"{name}: {duration:.2f} s long, shorter than one clip ({shortest:g} s, VIDEO_MIN_SECONDS)"
+        )
+    return check_limits(info, name)
+
+
+def check_limits(info: MediaInfo, name: str) -> MediaInfo:
+    """The maximum length and size; on the header alone too, so that a one-hour or 8K file is
+    refused before it is decoded to its end."""
+    duration, longest = info.duration, settings.VIDEO_MAX_SECONDS
+    if longest and duration > longest:
+        raise MediaError(f"{name}: {duration:.1f} s long; the limit is {longest:g} s (VIDEO_MAX_SECONDS)")
+    long_side, short_side = max(info.width, info.height), min(info.width, info.height)
+    max_long, max_short = settings.VIDEO_MAX_LONG_SIDE, settings.VIDEO_MAX_SHORT_SIDE
+    if (max_long and long_side > max_long) or (max_short and short_side > max_short):
+        raise MediaError(
+            f"{name}: {info.width}x{info.height} is larger than the {max_long}x{max_short} limit "
+            "(VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE, either orientation); scale it down first"
+        )
     return info
+
+
+def check_complete(info: MediaInfo, name: str) -> None:
+    """A stream that decodes markedly shorter than its header says is a truncated file (a cut-off
+    download): refused, since the header's length is what players and the mux would believe."""
+    for stream in info.streams:
+        header, decoded = stream.header_duration, stream.duration
+        if header and decoded is not None and decoded < header - TRUNCATION_TOLERANCE_S:
+            raise MediaError(
+                f"{name}: truncated: its header says {header:.2f} s but the {stream.kind} stream "
+                f"decodes only {decoded:.2f} s"
+            )
+
+
+def describe(info: MediaInfo) -> str:
+    """'6.50 s, 640x360, audio' / 'no audio': what an import line and the admin picker show."""
+    size = f", {info.width}x{info.height}" if info.has_video else ""
+    return f"{info.duration:.2f} s{size}, {'audio' if info.has_audio else 'no audio'}"
 
 
 def check_sound(info: MediaInfo, name: str) -> MediaInfo:
@@ -77,8 +133,12 @@ def sound_fields(info: MediaInfo) -> dict:
 
 
 def import_video(path: Path, *, name: str | None = None, effect_onset=None, source: str = "") -> Outcome:
+    """`name` defaults to the file name with its suffix (door.mp4 and door.ogv stay apart); a
+    name already taken gets "-2", "-3", ..."""
     path = Path(path)
+    info = None
     try:
+        check_limits(probe_media(str(path), str(path)), str(path))  # headers only: cheap
         info = check_video(probe(str(path), str(path)), str(path))
         with path.open("rb") as handle:
             digest = sha256_of(handle)
@@ -86,7 +146,7 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
             if existing:
                 return _known_video(path, existing, effect_onset)
             video = Video(
-                name=name or path.stem,
+                name=_free_name(Video.objects, name or path.name),
                 sha256=digest,
                 effect_onset=effect_onset,
                 source=source or str(path),
@@ -97,8 +157,14 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
         # Another import stored the same content between our check and our insert.
         return _known_video(path, Video.objects.get(sha256=digest), effect_onset)
     except (MediaError, OSError) as exc:
-        return Outcome(str(path), "video", "failed", _reason(exc, path))
-    return Outcome(str(path), "video", "imported", "", video)
+        return _refused(path, "video", exc)
+    return Outcome(str(path), "video", "imported", "", video, describe(info))
+
+
+def _refused(path: Path, kind: str, exc: Exception) -> Outcome:
+    if path.suffix.lower() not in MEDIA_SUFFIXES and "not a readable media file" in str(exc):
+        return Outcome(str(path), kind, "skipped", f"{path}: not a media file")
+    return Outcome(str(path), kind, "failed", _reason(exc, path))
 
 
 def _known_video(path: Path, video: Video, effect_onset) -> Outcome:
@@ -145,8 +211,8 @@ def import_sound(
             return Outcome(str(path), "sound", "failed", f"{path}: {exc}")
         return Outcome(str(path), "sound", "exists", f"already in the library as {existing.name!r}", existing)
     except (MediaError, OSError) as exc:
-        return Outcome(str(path), "sound", "failed", _reason(exc, path))
-    return Outcome(str(path), "sound", "imported", "", sound)
+        return _refused(path, "sound", exc)
+    return Outcome(str(path), "sound", "imported", "", sound, describe(info))
 
 
 def _reason(exc: Exception, path: Path) -> str:
@@ -166,26 +232,31 @@ def _store(obj, path: Path, handle):
 
 
 def _free_sound_name(library: SoundLibrary, wanted: str) -> str:
+    return _free_name(library.sounds, wanted)
+
+
+def _free_name(rows, wanted: str) -> str:
     name, n = wanted, 1
-    while library.sounds.filter(name=name).exists():
+    while rows.filter(name=name).exists():
         n += 1
         name = f"{wanted}-{n}"
     return name
 
 
-def media_files(folder: Path, suffixes: set[str]) -> list[Path]:
+def media_files(folder: Path) -> list[Path]:
+    """Every file under `folder`: each gets a line, imported, refused or skipped."""
     folder = Path(folder)
     if not folder.is_dir():
         raise MediaError(f"{folder}: not a folder")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
 def import_video_folder(folder: Path) -> list[Outcome]:
-    return [import_video(path) for path in media_files(folder, VIDEO_SUFFIXES)]
+    return [import_video(path) for path in media_files(folder)]
 
 
 def import_sound_folder(folder: Path, library: SoundLibrary) -> list[Outcome]:
-    return [import_sound(path, library) for path in media_files(folder, SOUND_SUFFIXES)]
+    return [import_sound(path, library) for path in media_files(folder)]
 
 
 def import_dataset(dataset_dir: Path, split: str, library: SoundLibrary | None) -> list[Outcome]:

@@ -49,7 +49,11 @@ class Video(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # The admin's video picker shows this: enough to choose by (and to spot a silent clip).
+        facts = [f"{self.duration:.1f} s" if self.duration else ""]
+        facts.append(f"{self.width}x{self.height}" if self.width else "")
+        facts.append("audio" if self.has_audio else "no audio")
+        return f"{self.name} ({', '.join(f for f in facts if f)})"
 
 
 class SoundLibrary(models.Model):

@@ -43,6 +43,12 @@ def build_problems(experiment: Experiment) -> list[str]:
     for method in methods:
         if method.kind == Method.Kind.MODEL and method.trained_model_id is None:
             problems.append(f"method '{method}' is a trained-model method without a trained model")
+    from .forms import soundtrack_needed
+
+    needs = soundtrack_needed({m.kind for m in methods}, experiment.mux_mode)
+    mute = list(experiment.videos.filter(has_audio=False).values_list("name", flat=True))
+    if needs and mute:
+        problems.append(f"{needs} needs the videos' own soundtrack; no audio in: {', '.join(mute)}")
     # Model and random methods draw from the library, and so do the training clips (one is random).
     needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or experiment.training_clips > 0
     if needs_library and (experiment.sound_library is None or not experiment.sound_library.sounds.exists()):

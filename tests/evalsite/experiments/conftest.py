@@ -15,15 +15,16 @@ def ffmpeg(*args):
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory):
-    """Tiny real files: two clips with sound, one silent clip, two sounds, and three bad files."""
+    """Tiny real files: two 7 s clips with sound (one clip is 6.4 s), one silent clip, two sounds,
+    and three bad files."""
     root = tmp_path_factory.mktemp("media")
     for name, freq in (("alpha", 440), ("beta", 660)):
         ffmpeg(
-            "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1.2",
-            "-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=16000:duration=1.2",
+            "-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=7",
+            "-f", "lavfi", "-i", f"sine=frequency={freq}:sample_rate=16000:duration=7",
             "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(root / f"{name}.mp4"),
         )  # fmt: skip
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=1", "-c:v", "libx264",
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=5:duration=7", "-c:v", "libx264",
            "-pix_fmt", "yuv420p", str(root / "silent.mp4"))  # fmt: skip
     for name, freq in (("bang", 300), ("whoosh", 900)):
         ffmpeg(
@@ -71,7 +72,8 @@ def make_experiment(media_dir):
             )
         for i in range(videos):
             video = Video.objects.create(
-                name=f"clip{i}", file=_file(media_dir / "alpha.mp4"), sha256=f"{slug}{i}".ljust(64, "0")
+                name=f"clip{i}", file=_file(media_dir / "alpha.mp4"), sha256=f"{slug}{i}".ljust(64, "0"),
+                duration=7.0, width=64, height=48, has_audio=True,
             )
             experiment.videos.add(video)
             for method in experiment.methods.all():

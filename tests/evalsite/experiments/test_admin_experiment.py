@@ -49,7 +49,7 @@ def all_errors(response):
 
 def test_it_creates_an_experiment_with_its_methods(staff):
     model = TrainedModel.objects.create(name="prop", variant="proposed", checkpoint="/m.pt")
-    video = Video.objects.create(name="v", file="videos/v.mp4")
+    video = Video.objects.create(name="v", file="videos/v.mp4", has_audio=True)
     data = experiment_data(
         [("model", model, "proposed"), ("random", None, "random"), ("original", None, "original")],
         videos=[video.pk],

@@ -154,7 +154,7 @@ def test_every_button_and_link_of_change_preview_and_results_pages(
             "v => new Promise((ok, no) => { v.onloadedmetadata = () => ok(v.duration);"
             " v.onerror = () => no('no media'); v.preload = 'metadata'; v.load(); })"
         )
-        assert duration == pytest.approx(1.2, abs=0.15)
+        assert duration == pytest.approx(7.0, abs=0.15)
     no_horizontal_scroll(page, "preview")
     page.locator(".breadcrumbs").get_by_role("link", name="Renamed study").click()
     expect(page).to_have_url(change)

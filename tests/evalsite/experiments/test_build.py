@@ -26,7 +26,8 @@ def plain_experiment(media_dir, methods=("original",)):
         Method.objects.create(experiment=experiment, kind=kind, label=kind, order=order)
     for name in ("alpha", "beta"):
         video = Video.objects.create(
-            name=name, file=ContentFile((media_dir / f"{name}.mp4").read_bytes(), f"{name}.mp4")
+            name=name, file=ContentFile((media_dir / f"{name}.mp4").read_bytes(), f"{name}.mp4"),
+            has_audio=True,
         )
         experiment.videos.add(video)
     return experiment

@@ -42,10 +42,10 @@ def test_it_imports_good_files_and_reports_each_bad_one(tmp_path, media_dir, med
     assert f"ERROR sound {sounds / 'garbage.wav'}: not a readable media file" in err
     assert "videos: 2 imported, 0 already present, 2 failed" in out
     assert "sounds: 1 imported, 0 already present, 1 failed" in out
-    alpha = Video.objects.get(name="alpha")
+    alpha = Video.objects.get(name="alpha.mp4")
     assert alpha.has_audio and (alpha.width, alpha.height) == (64, 48) and alpha.fps == pytest.approx(5)
-    assert alpha.duration == pytest.approx(1.2, abs=0.1)
-    assert not Video.objects.get(name="silent").has_audio
+    assert alpha.duration == pytest.approx(7.0, abs=0.2)
+    assert not Video.objects.get(name="silent.mp4").has_audio
     bang = Sound.objects.get(name="bang")
     assert (
         bang.library.name == "lib"
@@ -70,7 +70,7 @@ def test_it_skips_files_already_imported(tmp_path, media_dir):
     assert error is None and err == ""
     assert "videos: 1 imported, 1 already present, 0 failed" in out
     assert "sounds: 0 imported, 2 already present, 0 failed" in out
-    assert f"skip  video {videos / 'alpha.mp4'}: already imported as 'alpha'" in out
+    assert f"skip  video {videos / 'alpha.mp4'}: already imported as 'alpha.mp4'" in out
     assert Video.objects.count() == 2 and Sound.objects.count() == 2
     # The same sound may belong to another library.
     run("--library", "other", "--sounds", str(sounds))
@@ -146,7 +146,7 @@ def test_it_completes_the_onset_of_a_clip_imported_earlier_from_a_folder(tmp_pat
         tmp_path / "ds", media_dir, [("c1", "test", "alpha.mp4", "bang.wav", "1.5", "impact")]
     )
     out = run("--library", "tvse", "--dataset", str(root))[0]
-    assert "already imported as 'alpha'; effect onset set to 1.5 s" in out
+    assert "already imported as 'alpha.mp4'; effect onset set to 1.5 s" in out
     assert Video.objects.get().effect_onset == 1.5
 
 

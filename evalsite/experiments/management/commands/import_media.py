@@ -10,8 +10,10 @@ from evalsite.experiments.models import SoundLibrary
 
 class Command(BaseCommand):
     help = (
-        "Import videos and sounds, checking every file (decodable, duration, streams). A bad file is "
-        "reported and skipped; files already imported (same sha256) are skipped. Exits 1 if any file failed."
+        "Import videos and sounds, checking every file of the folders (decoded to the end; videos: not "
+        "truncated, at least one clip long, within VIDEO_MAX_SECONDS and the size limit; soundtrack or "
+        "not). Every file gets a line; a bad one is reported and left out, one already imported (same "
+        "sha256) is kept. Exits 1 if any file failed."
     )
 
     def add_arguments(self, parser):
@@ -47,18 +49,24 @@ class Command(BaseCommand):
             raise CommandError(f"{failed} file{'s' if failed != 1 else ''} failed; the others were imported")
 
     def _report(self, outcomes):
+        # Every file gets a line (verbosity 0 keeps only the errors and the totals).
         for o in outcomes:
             if o.status == "failed":
                 self.stderr.write(self.style.ERROR(f"ERROR {o.kind} {o.message}"))
-            elif o.status == "exists" and self.verbosity >= 1:
+            elif self.verbosity < 1:
+                continue
+            elif o.status == "exists":
                 self.stdout.write(f"skip  {o.kind} {o.path}: {o.message}")
-            elif self.verbosity >= 2:
-                self.stdout.write(f"ok    {o.kind} {o.path}")
+            elif o.status == "skipped":
+                self.stdout.write(f"skip  {o.kind} {o.message}")
+            else:
+                self.stdout.write(f"ok    {o.kind} {o.path} as {o.obj.name!r}: {o.facts}")
         for kind in ("video", "sound"):
             mine = [o for o in outcomes if o.kind == kind]
             if mine:
-                counts = {s: sum(o.status == s for o in mine) for s in ("imported", "exists", "failed")}
+                statuses = ("imported", "exists", "failed", "skipped")
+                counts = {s: sum(o.status == s for o in mine) for s in statuses}
                 self.stdout.write(
                     f"{kind}s: {counts['imported']} imported, {counts['exists']} already present, "
-                    f"{counts['failed']} failed"
+                    f"{counts['failed']} failed, {counts['skipped']} not media"
                 )

@@ -125,3 +125,12 @@ def test_the_experiment_form_refuses_the_original_soundtrack_for_videos_without_
     # The picker names each video with its length, size and soundtrack.
     page = client.get("/admin/experiments/experiment/add/").content.decode()
     assert "mute.mp4 (7.0 s, 64x48, no audio)" in page and "door.mp4 (7.0 s, 64x48, audio)" in page
+
+
+def test_a_clip_of_exactly_one_window_is_imported(tmp_path):
+    folder = tmp_path / "v"
+    folder.mkdir()
+    clip(folder / "exact.mp4", seconds=6.4)
+    out, err, error = run("--library", "lib", "--videos", str(folder))
+    assert error is None, err
+    assert Video.objects.get().name == "exact.mp4"

@@ -169,6 +169,10 @@ WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", "true" if DEBUG else 
 # Where trained checkpoints and embedding caches live, unless a path is given explicitly.
 MODELS_DIR = envpath("MODELS_DIR", VAR_DIR / "models")
 EMBEDDINGS_DIR = envpath("EMBEDDINGS_DIR", VAR_DIR / "embeddings")
+# Libraries of at least this many sounds are searched with a faiss HNSW graph (0: always exact).
+SEARCH_APPROXIMATE_FROM = envint("SEARCH_APPROXIMATE_FROM", "100000")
+# Sounds per embedding task: a larger library is embedded by one gpu task per chunk.
+EMBEDDING_CHUNK = envint("EMBEDDING_CHUNK", "4096")
 
 # Security: strict by default, relaxed only for local development over plain HTTP.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false" if DEBUG else "true")

@@ -4,6 +4,11 @@ The cache file is named by the checkpoint's sha256 and a hash of the library's (
 sha256) pairs, so any later experiment with the same model and library reuses it, and adding,
 removing or replacing a sound makes a new one. Files are written to a temporary name and
 renamed: two workers embedding the same library at once both end with a complete file.
+
+A large library is embedded in chunks (one gpu task each, workers.tasks): every chunk is cached
+the same way under `chunks/`, named by the model and the chunk's own (sound id, sha256) pairs, so
+a chunk finished before a worker was killed is never embedded again, and `assemble` joins the
+chunk files into the library's file holding only the final [N, D] array in memory.
 """
 
 import hashlib
@@ -22,7 +27,7 @@ BATCH = 256  # sounds decoded and embedded at a time: bounds memory for large li
 @dataclass(frozen=True)
 class SoundItem:
     id: int
-    path: Path
+    path: Path | None  # None where only the cache key is needed (no local copy made)
     sha256: str
 
 
@@ -46,6 +51,60 @@ def cache_path(cache_dir: Path, model_sha256: str, items: list[SoundItem]) -> Pa
     return Path(cache_dir) / f"{model_sha256[:16]}-{library_hash(items)[:16]}.npz"
 
 
+def chunk_path(cache_dir: Path, model_sha256: str, items: list[SoundItem]) -> Path:
+    return Path(cache_dir) / "chunks" / f"{model_sha256[:16]}-{library_hash(items)[:16]}.npz"
+
+
+def load(path: Path) -> LibraryEmbeddings:
+    with np.load(path) as data:
+        skipped = dict(zip(data["skipped_ids"].tolist(), data["skipped_why"].tolist(), strict=True))
+        return LibraryEmbeddings(data["ids"], data["vectors"], skipped, path, reused=True)
+
+
+def embed_chunk(model, items: list[SoundItem], cache_dir: Path) -> Path:
+    """Embeds one chunk of a library into its own cache file (kept if already there); a chunk
+    of only bad sounds is stored too, with no vectors, so that it is not tried again."""
+    path = chunk_path(cache_dir, model.sha256, items)
+    if not path.exists():
+        try:
+            result = embed_library(model, items)
+        except NoSoundEmbedded as exc:
+            result = LibraryEmbeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float32), exc.skipped)
+        save(result, path)
+    return path
+
+
+def assemble(chunk_files: list[Path], path: Path) -> LibraryEmbeddings:
+    """Joins chunk files (in library order) into the library's cache file. Reads each chunk
+    twice (sizes, then rows) so that only the final array is ever held whole."""
+    sizes, dim = [], 0
+    for chunk in chunk_files:
+        with np.load(chunk) as data:
+            sizes.append(len(data["ids"]))
+            dim = dim or (data["vectors"].shape[1] if sizes[-1] else 0)
+    ids, vectors = np.empty(sum(sizes), np.int64), np.empty((sum(sizes), dim), np.float32)
+    skipped, row = {}, 0
+    for chunk, n in zip(chunk_files, sizes, strict=True):
+        part = load(chunk)
+        if n:
+            ids[row : row + n], vectors[row : row + n] = part.ids, part.vectors
+        skipped.update(part.skipped)
+        row += n
+    if not row:
+        first = next(iter(skipped.values()), "no sounds")
+        raise NoSoundEmbedded(f"none of the {len(skipped)} sounds could be embedded; the first: {first}",
+                              skipped)
+    result = LibraryEmbeddings(ids, vectors, skipped, path)
+    save(result, path)
+    return result
+
+
+class NoSoundEmbedded(ValueError):
+    def __init__(self, message: str, skipped: dict[int, str]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
 def load_or_embed(
     model, items: list[SoundItem], cache_dir: Path, progress: bool = False
 ) -> LibraryEmbeddings:
@@ -53,9 +112,7 @@ def load_or_embed(
         raise ValueError("the sound library is empty")
     path = cache_path(cache_dir, model.sha256, items)
     if path.exists():
-        with np.load(path) as data:
-            skipped = dict(zip(data["skipped_ids"].tolist(), data["skipped_why"].tolist(), strict=True))
-            return LibraryEmbeddings(data["ids"], data["vectors"], skipped, path, reused=True)
+        return load(path)
     result = embed_library(model, items, progress)
     result.path = path
     save(result, path)
@@ -82,7 +139,8 @@ def embed_library(model, items: list[SoundItem], progress: bool = False) -> Libr
             bar.update(len(items[start : start + BATCH]))
     if not ids:
         first = next(iter(skipped.values()))
-        raise ValueError(f"none of the {len(items)} sounds could be embedded; the first: {first}")
+        raise NoSoundEmbedded(f"none of the {len(items)} sounds could be embedded; the first: {first}",
+                              skipped)
     return LibraryEmbeddings(np.array(ids, np.int64), np.concatenate(vectors), skipped)
 
 

@@ -48,18 +48,22 @@ def dispatch_mux(stimulus_ids) -> None:
     from workers import tasks
 
     for pk in stimulus_ids:
-        task_id = _record(Stimulus.objects.filter(pk=pk))
+        task_id = record(Stimulus.objects.filter(pk=pk))
         tasks.mux_stimulus.apply_async((pk,), task_id=task_id)
 
 
 def dispatch_method(method_id: int, task) -> None:
     """Sends a gpu task of a model method (embed_library, then retrieve) on behalf of its
     pending stimuli that have no sound yet."""
-    rows = Stimulus.objects.filter(method_id=method_id, status=Status.PENDING, sound__isnull=True)
-    task.apply_async((method_id,), task_id=_record(rows))
+    task.apply_async((method_id,), task_id=record(waiting_for_sound(method_id)))
 
 
-def _record(rows) -> str:
+def waiting_for_sound(method_id: int):
+    return Stimulus.objects.filter(method_id=method_id, status=Status.PENDING, sound__isnull=True)
+
+
+def record(rows) -> str:
+    """A new message id, recorded on `rows` as the one sent for them."""
     task_id = str(uuid.uuid4())
     rows.update(task_id=task_id, dispatched_at=timezone.now(), heartbeat_at=None)
     return task_id

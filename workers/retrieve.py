@@ -4,16 +4,20 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
 
 from evalsite.experiments.models import Method, Stimulus
 from retrieval.hubness import apply_option, hub_share
 from workers import embeddings, search
 from workers.model_cache import get_model
+from workers.models import EmbeddingChunk, EmbeddingRun
 from workers.stimuli import describe, is_local, local_file
 
 log = logging.getLogger(__name__)
@@ -34,13 +38,20 @@ def model_for(method: Method):
     return get_model(checkpoint_path(tm), tm.checkpoint_sha256)
 
 
-def library_items(library) -> list[embeddings.SoundItem]:
+def library_items(library, resolve: bool = True,
+                  pks: tuple[int, int] | None = None) -> list[embeddings.SoundItem]:
+    """The library's sounds in primary-key order (only those with pk in `pks`, inclusive, if
+    given). `resolve=False` gives the cache keys only: no local copy of a remote sound is made
+    unless its sha256 is unknown and has to be computed from the file."""
     from retrieval.inference import file_sha256
 
     storage = library.sounds.model.file.field.storage
+    rows = library.sounds.order_by("pk")
+    if pks is not None:
+        rows = rows.filter(pk__gte=pks[0], pk__lte=pks[1])
     items = []
-    for pk, name, sha in library.sounds.order_by("pk").values_list("pk", "file", "sha256"):
-        path = local_sound(storage, name, sha)
+    for pk, name, sha in rows.values_list("pk", "file", "sha256").iterator(chunk_size=10_000):
+        path = local_sound(storage, name, sha) if resolve or not sha else None
         items.append(embeddings.SoundItem(pk, path, sha or file_sha256(path)))
     return items
 
@@ -64,14 +75,89 @@ def local_sound(storage, name: str, sha256: str) -> Path:
     return target
 
 
-def library_embeddings(method: Method, progress: bool = False) -> embeddings.LibraryEmbeddings:
+def library_of(method: Method):
     library = method.experiment.sound_library
     if library is None:
         raise ValueError(f"experiment '{method.experiment}' has no sound library")
-    model = model_for(method)
-    result = embeddings.load_or_embed(model, library_items(library), settings.EMBEDDINGS_DIR, progress)
+    return library
+
+
+def library_embeddings(method: Method, progress: bool = False) -> embeddings.LibraryEmbeddings:
+    """The library's embeddings: the cached file, or embedded now (chunk by chunk, reusing the
+    chunks already done, when the library is larger than settings.EMBEDDING_CHUNK)."""
+    library, model = library_of(method), model_for(method)
+    keys = library_items(library, resolve=False)
+    if not keys:
+        raise ValueError("the sound library is empty")
+    path = embeddings.cache_path(settings.EMBEDDINGS_DIR, model.sha256, keys)
+    if path.exists():
+        result = embeddings.load(path)
+    elif len(keys) > settings.EMBEDDING_CHUNK:
+        result = assemble_run(method, plan_embedding(method, keys))
+    else:
+        result = embeddings.load_or_embed(model, library_items(library), settings.EMBEDDINGS_DIR, progress)
     log.info("library '%s' with %s: %d sounds (%s), %d left out", library, model.sha256[:12],
              len(result.ids), "reused" if result.reused else "embedded", len(result.skipped))
+    return result
+
+
+def plan_embedding(method: Method, keys: list | None = None) -> EmbeddingRun | None:
+    """The chunked run of a library larger than settings.EMBEDDING_CHUNK whose file is not cached
+    yet (found, or created with its chunks); None when one task does it (small or cached)."""
+    library, model = library_of(method), model_for(method)
+    keys = library_items(library, resolve=False) if keys is None else keys
+    size = settings.EMBEDDING_CHUNK
+    if len(keys) <= size or embeddings.cache_path(settings.EMBEDDINGS_DIR, model.sha256, keys).exists():
+        return None
+    run, created = EmbeddingRun.objects.get_or_create(
+        library=library, model_sha256=model.sha256, library_hash=embeddings.library_hash(keys),
+        defaults={"sounds": len(keys), "chunk_size": size},
+    )  # fmt: skip
+    if created or not run.chunks.exists():
+        EmbeddingChunk.objects.bulk_create(
+            [EmbeddingChunk(run=run, index=i, first_pk=part[0].id, last_pk=part[-1].id, sounds=len(part))
+             for i, part in enumerate(chunks_of(keys, run.chunk_size))],
+            ignore_conflicts=True,
+        )  # fmt: skip
+    return run
+
+
+def chunks_of(keys: list, size: int) -> list[list]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
+
+
+def embed_chunk(method: Method, chunk: EmbeddingChunk, worker: str = "") -> Path:
+    """Embeds one chunk (its cached file is kept when a killed worker's try had finished it)."""
+    EmbeddingChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1, worker=worker[:200])
+    library, model = library_of(method), model_for(method)
+    start = time.perf_counter()
+    items = library_items(library, pks=(chunk.first_pk, chunk.last_pk))
+    path = embeddings.embed_chunk(model, items, settings.EMBEDDINGS_DIR)
+    EmbeddingChunk.objects.filter(pk=chunk.pk).update(
+        done_at=timezone.now(), seconds=round(time.perf_counter() - start, 3)
+    )
+    return path
+
+
+def assemble_run(method: Method, run: EmbeddingRun) -> embeddings.LibraryEmbeddings:
+    """Joins the run's chunk files into the library's file (embedding here any chunk not done)
+    and builds the search index for it, so that retrieval only reads both."""
+    library, model = library_of(method), model_for(method)
+    keys = library_items(library, resolve=False)
+    files = []
+    for chunk, part in zip(run.chunks.order_by("index"), chunks_of(keys, run.chunk_size), strict=True):
+        path = embeddings.chunk_path(settings.EMBEDDINGS_DIR, model.sha256, part)
+        files.append(path if path.exists() else embed_chunk(method, chunk, "assemble"))
+    target = embeddings.cache_path(settings.EMBEDDINGS_DIR, model.sha256, keys)
+    try:
+        result = embeddings.assemble(files, target)
+    except ValueError as exc:
+        EmbeddingRun.objects.filter(pk=run.pk).update(error=str(exc)[:4000])
+        raise
+    if settings.SEARCH_APPROXIMATE_FROM and len(result.ids) >= settings.SEARCH_APPROXIMATE_FROM:
+        search.cached_index(apply_option(result.vectors, method.hubness), result.path,
+                            settings.SEARCH_APPROXIMATE_FROM, variant=method.hubness)
+    EmbeddingRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), error="")
     return result
 
 
@@ -93,13 +179,14 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
         model = model_for(method)
         library = library_embeddings(method, progress)
         # the hubness option is a transformation of the library alone: any index over it applies it
-        index = search.ExactIndex(apply_option(library.vectors, method.hubness), model.device)
+        index = search.cached_index(apply_option(library.vectors, method.hubness), library.path,
+                                    settings.SEARCH_APPROXIMATE_FROM, model.device, variant=method.hubness)
         for start in range(0, len(todo), VIDEO_BATCH):
             _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH])
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
 
 
-def _retrieve_batch(model, ids: np.ndarray, index: search.ExactIndex, stimuli: list[Stimulus]) -> None:
+def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus]) -> None:
     frames, ok = [], []
     for stimulus in stimuli:
         try:

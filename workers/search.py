@@ -1,12 +1,24 @@
-"""Exact nearest-neighbour search by L2 distance over a sound library's embeddings.
+"""Nearest-neighbour search by L2 distance over a sound library's embeddings.
 
-bench/search.py measures this chunked matrix search against faiss's IndexFlatL2 (1,000 queries
-over 1,000,000 x 64): on this 2-core CPU it took about half faiss's time for the same exact
-answers, and it runs on CUDA where a worker has it, so faiss is not needed (see docs/workers.md).
+Below `approximate_from` library rows the search is exact: a chunked matrix search (on this 2-core
+CPU about half faiss IndexFlatL2's time for the same answers; it runs on CUDA where a worker has
+it). From that size on, a faiss HNSW graph answers a single query in a fraction of a millisecond
+instead of tens of milliseconds, at a recall@1 measured by bench/search.py. The graph is built
+once per library and model and kept beside the embeddings' cache file (`cached_index`).
+
+Both indexes answer `search(queries, k)` with the k closest rows, closest first, so a caller can
+re-rank top-k candidates (hubness correction) the same way whichever index is in use.
 """
+
+import logging
+import os
+import uuid
+from pathlib import Path
 
 import numpy as np
 import torch
+
+log = logging.getLogger(__name__)
 
 CHUNK = 65_536  # library rows per block, at least: bounds the [queries x chunk] distance matrix
 BLOCK_ELEMENTS = 1 << 24  # few queries take bigger blocks (one for a single query): fewer passes
@@ -45,6 +57,90 @@ class ExactIndex:
                 best_i = torch.cat([best_i, idx + start], 1).gather(1, order)
             best_d += (q * q).sum(1, keepdim=True)
         return best_i.cpu().numpy(), best_d.clamp_min(0).sqrt().cpu().numpy()
+
+
+class ApproximateIndex:
+    """A faiss HNSW graph over the library (flat vectors: the distances it returns are exact)."""
+
+    M = 32  # graph degree: 32 keeps recall@1 high on 64-d embeddings at ~270 bytes per row extra
+    EF_CONSTRUCTION = 80
+    EF_SEARCH = 128  # candidates kept while searching: recall against latency (bench/search.py)
+
+    def __init__(self, index, ef_search: int | None = None):
+        self.index = index
+        self.index.hnsw.efSearch = ef_search or self.EF_SEARCH
+
+    @classmethod
+    def build(cls, library: np.ndarray, m: int | None = None, ef_search: int | None = None):
+        import faiss
+
+        vectors = _as_matrix(library, "library")
+        index = faiss.IndexHNSWFlat(vectors.shape[1], m or cls.M)
+        index.hnsw.efConstruction = cls.EF_CONSTRUCTION
+        for start in range(0, len(vectors), CHUNK * 4):  # the graph grows; no copy of the library
+            index.add(vectors[start : start + CHUNK * 4])
+        return cls(index, ef_search)
+
+    def __len__(self):
+        return self.index.ntotal
+
+    def search(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Indices [Q, k] of the k closest rows found per query (closest first), and L2 distances."""
+        queries = _as_matrix(queries, "queries")
+        if queries.shape[1] != self.index.d:
+            raise ValueError(f"dimension mismatch: library {self.index.d}, queries {queries.shape[1]}")
+        k = min(k, len(self))
+        self.index.hnsw.efSearch = max(self.index.hnsw.efSearch, k)
+        dist, idx = self.index.search(queries, k)
+        return idx.astype(np.int64), np.sqrt(np.maximum(dist, 0))
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}{path.suffix}")
+        try:
+            faiss.write_index(self.index, str(tmp))
+            os.replace(tmp, path)  # two workers racing both end with a complete file
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @classmethod
+    def load(cls, path: Path):
+        import faiss
+
+        return cls(faiss.read_index(str(path)))
+
+
+def build_index(library: np.ndarray, approximate_from: int, device: str | torch.device = "cpu"):
+    """Exact search below `approximate_from` rows, an HNSW graph from there on (0: never)."""
+    if approximate_from and len(library) >= approximate_from:
+        return ApproximateIndex.build(library)
+    return ExactIndex(library, device)
+
+
+def cached_index(library: np.ndarray, embeddings_path: Path | None, approximate_from: int,
+                 device: str | torch.device = "cpu", variant: str = "none"):
+    """`build_index`, with the HNSW graph read from (or written to) a file beside the embeddings'
+    cache file: the graph of a million rows takes minutes to build, reading it a second.
+    `variant` names the transformation applied to the embeddings (the hubness option): one
+    graph per variant."""
+    if not approximate_from or len(library) < approximate_from or embeddings_path is None:
+        return build_index(library, approximate_from, device)
+    path = index_path(embeddings_path, variant)
+    if path.exists():
+        index = ApproximateIndex.load(path)
+        if len(index) == len(library) and index.index.d == library.shape[1]:
+            return index
+        log.warning("%s does not match its embeddings (%d rows, not %d); rebuilding", path,
+                    len(index), len(library))
+    index = ApproximateIndex.build(library)
+    index.save(path)
+    return index
+
+
+def index_path(embeddings_path: Path, variant: str = "none") -> Path:
+    p = Path(embeddings_path)
+    return p.with_name(f"{p.stem}.{variant}.hnsw{ApproximateIndex.M}.faiss")
 
 
 def top_k(library: np.ndarray, queries: np.ndarray, k: int = 1,

@@ -8,7 +8,7 @@ so that the web process, which imports this module to send tasks, never loads to
 import logging
 import time
 
-from celery import Task, shared_task
+from celery import Task, chord, shared_task
 from celery.signals import worker_ready
 
 from evalsite.experiments.models import Method, Stimulus
@@ -70,9 +70,14 @@ def logged(what: str, work, failure=lambda result: None):
 
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_library")
 def embed_library(self, method_id: int) -> int:
-    """Embeds the experiment's sound library with the method's model (or finds it cached)."""
+    """Embeds the experiment's sound library with the method's model (or finds it cached), then
+    sends retrieve. A library larger than settings.EMBEDDING_CHUNK is replaced by a chord: one
+    embed_chunk task per chunk not yet done, then assemble_library (which sends retrieve)."""
     with health.beating(on_behalf(self)):
-        return logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
+        result = logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
+    if isinstance(result, int):
+        return result
+    raise self.replace(result)
 
 
 def on_behalf(task):
@@ -80,7 +85,8 @@ def on_behalf(task):
     return Stimulus.objects.filter(task_id=task.request.id or "-", status=Stimulus.Status.PENDING)
 
 
-def _embed_library(method_id: int) -> int:
+def _embed_library(method_id: int):
+    """The number of sounds embedded, or the chord that embeds the library's missing chunks."""
     from workers import retrieve as gpu
 
     method = find_method(method_id)
@@ -89,11 +95,74 @@ def _embed_library(method_id: int) -> int:
     if not gpu.pending(method).exists():
         return 0
     try:
-        count = len(gpu.library_embeddings(method).ids)
+        run = gpu.plan_embedding(method)
+        todo = run.chunks.filter(done_at__isnull=True) if run is not None else None
+        if todo is not None and todo.exists():
+            return chunk_chord(method_id, run.pk, list(todo.values_list("pk", flat=True)))
+        count = len(gpu.library_embeddings(method).ids)  # cached, small, or all chunks done
     except stimuli.TRANSIENT:
         raise
     except Exception as exc:  # a bad checkpoint or library fails this method, not the build
         log.exception("method %s: embedding the library failed", method_id)
+        gpu.fail_pending(method, exc)
+        return 0
+    health.dispatch_method(method_id, retrieve)
+    return count
+
+
+def chunk_chord(method_id: int, run_id: int, chunk_ids: list[int]):
+    """The chord of a chunked embedding. The stimuli record the last chunk's message: it waits
+    in the gpu queue, or is held by a worker, as long as chunks remain (the watchdog sees the
+    work alive), and every chunk task beats on them."""
+    last = health.record(health.waiting_for_sound(method_id))
+    header = [embed_chunk.si(method_id, pk) for pk in chunk_ids]
+    header[-1] = header[-1].set(task_id=last)
+    return chord(header, assemble_library.si(method_id, run_id))
+
+
+# A chord counts its header's results: these must be stored (results are ignored by default).
+@shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_chunk", ignore_result=False)
+def embed_chunk(self, method_id: int, chunk_id: int) -> int:
+    """Embeds one chunk of a library into its cache file; returns its number of sounds."""
+    with health.beating(health.waiting_for_sound(method_id)):
+        return logged(f"embed_chunk {chunk_id} of method {method_id}",
+                      lambda: _embed_chunk(method_id, chunk_id, self.request.hostname or ""))
+
+
+def _embed_chunk(method_id: int, chunk_id: int, worker: str) -> int:
+    from workers import retrieve as gpu
+    from workers.models import EmbeddingChunk
+
+    method = find_method(method_id)
+    chunk = EmbeddingChunk.objects.filter(pk=chunk_id).first()
+    if method is None or chunk is None:  # deleted meanwhile: nothing to do
+        return 0
+    gpu.embed_chunk(method, chunk, worker)
+    return chunk.sounds
+
+
+@shared_task(base=MethodTask, bind=True, name="workers.gpu.assemble_library")
+def assemble_library(self, method_id: int, run_id: int) -> int:
+    """Joins the chunks into the library's embeddings file, builds its search index, and sends
+    retrieve."""
+    with health.beating(health.waiting_for_sound(method_id)):
+        return logged(f"assemble_library method {method_id}", lambda: _assemble_library(method_id, run_id))
+
+
+def _assemble_library(method_id: int, run_id: int) -> int:
+    from workers import retrieve as gpu
+    from workers.models import EmbeddingRun
+
+    method = find_method(method_id)
+    run = EmbeddingRun.objects.filter(pk=run_id).first()
+    if method is None or run is None:
+        return 0
+    try:
+        count = len(gpu.assemble_run(method, run).ids)
+    except stimuli.TRANSIENT:
+        raise
+    except Exception as exc:
+        log.exception("method %s: assembling the library failed", method_id)
         gpu.fail_pending(method, exc)
         return 0
     health.dispatch_method(method_id, retrieve)

@@ -42,3 +42,56 @@ def test_it_finds_an_exact_copy_at_distance_zero():
 def test_it_refuses_bad_shapes(library, queries, message):
     with pytest.raises(ValueError, match=message):
         search.top_k(library, queries)
+
+
+def clustered(n, seed, dim=16):
+    """Embedding-like rows: 50 classes on an 8-d subspace, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).standard_normal((50, 8)) * 3
+    basis = np.random.default_rng(98).standard_normal((8, dim)) / np.sqrt(8)
+    z = centres[rng.integers(0, 50, n)] + rng.standard_normal((n, 8))
+    return (z @ basis + 0.1 * rng.standard_normal((n, dim))).astype(np.float32)
+
+
+def test_the_hnsw_index_finds_the_exact_neighbours_of_clustered_embeddings():
+    library, queries = clustered(5000, 0), clustered(200, 1)
+    exact_idx, exact_dist = search.top_k(library, queries, 10)
+    index = search.ApproximateIndex.build(library)
+    idx, dist = index.search(queries, 10)
+    assert idx.shape == dist.shape == (200, 10)
+    assert np.mean(idx[:, 0] == exact_idx[:, 0]) >= 0.99
+    # top-10 candidates (for re-ranking): closest first, with the true L2 distances of those rows
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    true = np.linalg.norm(library[idx] - queries[:, None, :], axis=2)
+    np.testing.assert_allclose(dist, true, rtol=1e-3, atol=1e-3)
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, exact_idx, strict=True)]) >= 0.95
+    with pytest.raises(ValueError, match="dimension mismatch: library 16, queries 3"):
+        index.search(np.zeros((1, 3)))
+
+
+def test_the_index_is_exact_below_the_threshold_and_approximate_from_it():
+    library = clustered(300, 2)
+    assert isinstance(search.build_index(library, 301), search.ExactIndex)
+    assert isinstance(search.build_index(library, 300), search.ApproximateIndex)
+    assert isinstance(search.build_index(library, 0), search.ExactIndex)  # 0: never approximate
+
+
+def test_the_hnsw_graph_is_built_once_and_kept_beside_the_embeddings(tmp_path):
+    library = clustered(2000, 3)
+    embeddings_file = tmp_path / "model-library.npz"
+    first = search.cached_index(library, embeddings_file, 1000)
+    path = search.index_path(embeddings_file)
+    assert path.is_file() and path.name == "model-library.none.hnsw32.faiss"
+    mtime = path.stat().st_mtime_ns
+    again = search.cached_index(library, embeddings_file, 1000)
+    assert path.stat().st_mtime_ns == mtime and again is not first
+    queries = clustered(50, 4)
+    np.testing.assert_array_equal(again.search(queries, 3)[0], first.search(queries, 3)[0])
+    # A graph that does not match its embeddings (other row count) is rebuilt, not used.
+    bigger = np.concatenate([library, clustered(10, 5)])
+    assert len(search.cached_index(bigger, embeddings_file, 1000)) == 2010
+    assert len(search.ApproximateIndex.load(path)) == 2010
+    assert not list(tmp_path.glob(".tmp-*"))
+    # Another transformation of the library (a hubness option) has a graph of its own.
+    centred = search.cached_index(library - library.mean(0), embeddings_file, 1000, variant="centre")
+    assert search.index_path(embeddings_file, "centre").is_file() and len(centred) == 2000

@@ -191,7 +191,7 @@ X_FRAME_OPTIONS = "DENY"
 # A rating sent sooner after playback began than the clip lasts, less the tolerance (seconds),
 # is refused with a message ("refuse") or stored with Rating.too_fast for screening ("flag").
 RATING_TOO_FAST = envchoice("RATING_TOO_FAST", "refuse", ("refuse", "flag"))
-RATING_PLAY_TOLERANCE_S = envfloat("RATING_PLAY_TOLERANCE_S", "0.5")
+RATING_PLAY_TOLERANCE_S = envfloat("RATING_PLAY_TOLERANCE_S", "1.0")
 # Origins that may frame the participant pages (Content-Security-Policy frame-ancestors), for
 # MTurk's ExternalQuestion; empty: same origin only. The admin and researcher pages stay DENY.
 PARTICIPANT_FRAME_ANCESTORS = envlist(

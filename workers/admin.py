@@ -7,7 +7,7 @@ from workers.models import EmbeddingChunk, EmbeddingRun
 
 class ChunkInline(admin.TabularInline):
     model = EmbeddingChunk
-    fields = readonly_fields = ["index", "sounds", "attempts", "worker", "seconds", "done_at"]
+    fields = readonly_fields = ("index", "sounds", "attempts", "worker", "seconds", "done_at")
     extra = 0
     can_delete = False
     show_change_link = False

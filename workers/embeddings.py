@@ -128,6 +128,8 @@ def embed_library(model, items: list[SoundItem], progress: bool = False) -> Libr
             waves, batch_ids = [], []
             for item in items[start : start + BATCH]:
                 try:
+                    if item.path is None:
+                        raise ValueError("it has no local file to embed")
                     waves.append(sound_window(item.path, model.preset))
                     batch_ids.append(item.id)
                 except (ValueError, OSError) as exc:  # MediaError is a ValueError

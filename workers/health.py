@@ -124,7 +124,7 @@ def find_lost(experiment: Experiment) -> list[tuple[Stimulus, str]]:
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale)
     )
     for stimulus in running:
-        seconds = (now - (stimulus.heartbeat_at or stimulus.started_at)).total_seconds()
+        seconds = (now - (stimulus.heartbeat_at or stimulus.started_at or now)).total_seconds()
         lost.append((stimulus, NO_HEARTBEAT.format(seconds=seconds)))
     grace = now - timedelta(seconds=settings.BUILD_DISPATCH_GRACE_S)
     pending = list(

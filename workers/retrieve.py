@@ -52,7 +52,9 @@ def library_items(library, resolve: bool = True,
     items = []
     for pk, name, sha in rows.values_list("pk", "file", "sha256").iterator(chunk_size=10_000):
         path = local_sound(storage, name, sha) if resolve or not sha else None
-        items.append(embeddings.SoundItem(pk, path, sha or file_sha256(path)))
+        if path is not None and not sha:
+            sha = file_sha256(path)
+        items.append(embeddings.SoundItem(pk, path, sha))
     return items
 
 
@@ -92,9 +94,9 @@ def library_embeddings(method: Method, progress: bool = False) -> embeddings.Lib
     path = embeddings.cache_path(settings.EMBEDDINGS_DIR, model.sha256, keys)
     if path.exists():
         result = embeddings.load(path)
-    elif len(keys) > settings.EMBEDDING_CHUNK:
-        result = assemble_run(method, plan_embedding(method, keys))
-    else:
+    elif (run := plan_embedding(method, keys)) is not None:  # larger than settings.EMBEDDING_CHUNK
+        result = assemble_run(method, run)
+    else:  # small, or its file appeared meanwhile (load_or_embed then reads it)
         result = embeddings.load_or_embed(model, library_items(library), settings.EMBEDDINGS_DIR, progress)
     log.info("library '%s' with %s: %d sounds (%s), %d left out", library, model.sha256[:12],
              len(result.ids), "reused" if result.reused else "embedded", len(result.skipped))

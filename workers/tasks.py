@@ -96,9 +96,10 @@ def _embed_library(method_id: int):
         return 0
     try:
         run = gpu.plan_embedding(method)
-        todo = run.chunks.filter(done_at__isnull=True) if run is not None else None
-        if todo is not None and todo.exists():
-            return chunk_chord(method_id, run.pk, list(todo.values_list("pk", flat=True)))
+        pending_chunks = run.chunks.filter(done_at__isnull=True) if run is not None else None
+        todo = list(pending_chunks.values_list("pk", flat=True)) if pending_chunks is not None else []
+        if run is not None and todo:
+            return chunk_chord(method_id, run.pk, todo)
         count = len(gpu.library_embeddings(method).ids)  # cached, small, or all chunks done
     except stimuli.TRANSIENT:
         raise

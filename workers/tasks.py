@@ -158,16 +158,11 @@ def _assemble_library(method_id: int, run_id: int) -> int:
     run = EmbeddingRun.objects.filter(pk=run_id).first()
     if method is None or run is None:
         return 0
-    try:
-        count = len(gpu.assemble_run(method, run).ids)
-    except stimuli.TRANSIENT:
-        raise
-    except Exception as exc:
-        log.exception("method %s: assembling the library failed", method_id)
-        gpu.fail_pending(method, exc)
+    library = failing_method(method, "assembling the library", lambda: gpu.assemble_run(method, run))
+    if library is None:
         return 0
     health.dispatch_method(method_id, retrieve)
-    return count
+    return len(library.ids)
 
 
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.retrieve")
@@ -183,13 +178,8 @@ def _retrieve(method_id: int) -> int:
     method = find_method(method_id)
     if method is None:
         return 0
-    try:
-        ready = gpu.retrieve(method)
-    except stimuli.TRANSIENT:
-        raise
-    except Exception as exc:
-        log.exception("method %s: retrieval failed", method_id)
-        gpu.fail_pending(method, exc)
+    ready = failing_method(method, "retrieval", lambda: gpu.retrieve(method))
+    if ready is None:
         return 0
     health.dispatch_mux(ready)
     return len(ready)
@@ -207,6 +197,21 @@ def mux_stimulus(self, stimulus_id: int) -> str:
 
 def stimulus_error(stimulus_id: int) -> str:
     return Stimulus.objects.filter(pk=stimulus_id).values_list("error", flat=True).first() or "failed"
+
+
+def failing_method(method: Method, what: str, work):
+    """work()'s result, or None once an error that no retry mends (a bad checkpoint or library)
+    has failed the method's pending stimuli: it fails this method, not the build."""
+    from workers import retrieve as gpu
+
+    try:
+        return work()
+    except stimuli.TRANSIENT:
+        raise
+    except Exception as exc:
+        log.exception("method %s: %s failed", method.pk, what)
+        gpu.fail_pending(method, exc)
+        return None
 
 
 def find_method(method_id: int) -> Method | None:

@@ -45,9 +45,7 @@ def export_csv(request, pk):
 @staff_member_required
 def export_manifest(request, pk):
     experiment = get_object_or_404(Experiment, pk=pk)
-    response = JsonResponse(services.manifest(experiment), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="{experiment.slug}-manifest.json"'
-    return response
+    return json_download(services.manifest(experiment), f"{experiment.slug}-manifest.json")
 
 
 @staff_member_required
@@ -140,6 +138,10 @@ def _plan(experiment, form) -> dict:
 def export_results(request, pk):
     """The analysis as JSON: every attribute's MOS and tests, ratings against the model, the looks."""
     experiment = get_object_or_404(Experiment, pk=pk)
-    response = JsonResponse(services.results_json(experiment), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="{experiment.slug}-results.json"'
+    return json_download(services.results_json(experiment), f"{experiment.slug}-results.json")
+
+
+def json_download(data, filename: str) -> JsonResponse:
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -24,19 +24,19 @@ def envbool(name: str, default: str) -> bool:
 
 
 def envint(name: str, default: str) -> int:
-    value = os.getenv(name, default)
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    return _envnumber(name, default, int, "an integer")
 
 
 def envfloat(name: str, default: str) -> float:
+    return _envnumber(name, default, float, "a number")
+
+
+def _envnumber(name, default, parse, what):
     value = os.getenv(name, default)
     try:
-        return float(value)
+        return parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, got {value!r}") from None
 
 
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -1,18 +1,22 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "rating"
+# A study's pages, below /s/<slug>/: entry (consent), audio check, instructions, the rating loop.
+study_urls = [
+    path("", views.entry, name="entry"),
+    path("audio-check/", views.audio_check, name="audio_check"),
+    path("audio-check.wav", views.audio_check_clip, name="audio_check_clip"),
+    path("instructions/", views.training, name="training"),
+    path("rate/", views.rate, name="rate"),
+    path("started/", views.started, name="started"),
+    path("played/", views.played, name="played"),
+    path("done/", views.done, name="done"),
+]
 urlpatterns = [
     path("", views.home, name="home"),
     path("ping/", views.ping, name="ping"),
-    path("s/<slug:slug>/", views.entry, name="entry"),
-    path("s/<slug:slug>/audio-check/", views.audio_check, name="audio_check"),
-    path("s/<slug:slug>/audio-check.wav", views.audio_check_clip, name="audio_check_clip"),
-    path("s/<slug:slug>/instructions/", views.training, name="training"),
-    path("s/<slug:slug>/rate/", views.rate, name="rate"),
-    path("s/<slug:slug>/started/", views.started, name="started"),
-    path("s/<slug:slug>/played/", views.played, name="played"),
-    path("s/<slug:slug>/done/", views.done, name="done"),
+    path("s/<slug:slug>/", include(study_urls)),
     path("clip/<uuid:token>", views.clip, name="clip"),
 ]

@@ -103,12 +103,17 @@ class ExperimentQuerySet(models.QuerySet):
 
 
 class Experiment(models.Model):
+    """A listening test: videos, the methods whose sounds are compared on them, the design, and
+    the life cycle draft (being set up) -> open (the link enrols participants) -> closed."""
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
 
     class MuxMode(models.TextChoices):
+        """How a retrieved sound is put into the video."""
+
         REPLACE = "replace", "Replace the soundtrack"
         OVERLAY = "overlay", "Overlay on the original (ducked)"
 
@@ -117,6 +122,8 @@ class Experiment(models.Model):
         BALANCED = "balanced", "Each video once per participant, methods Latin-square balanced"
 
     class StoppingRule(models.TextChoices):
+        """When recruitment ends (evalsite/experiments/stopping.py)."""
+
         NONE = "none", "Recruit every participant wanted"
         SEQUENTIAL = "sequential", "Group-sequential tests (O'Brien-Fleming alpha spending)"
         PRECISION = "precision", "Every method's MOS CI half-width below a target"
@@ -260,6 +267,8 @@ class Stimulus(models.Model):
     """One clip a participant rates: a video with one sound muxed in."""
 
     class Role(models.TextChoices):
+        """What a clip is for; only test clips count in the results."""
+
         TEST = "test", "Test (counted)"
         GOLD = "gold", "Gold (obviously wrong sound)"
         TRAP = "trap", "Trap (spoken instruction)"

@@ -1,9 +1,9 @@
 """Rating submissions per second through gunicorn and PostgreSQL, against a trivial view.
 
     .venv/bin/python bench/ratings.py [--clients 64] [--ratings 40] [--rounds 3] [--workers NCPU]
-        [--threads 16] [--server postgres://root@127.0.0.1:5432/postgres]
+        [--threads 16] [--server postgres://root@127.0.0.1:5432/postgres] [--database bench_ratings]
 
-Creates a scratch database (`bench_ratings`, dropped afterwards), an open study with one
+Creates a scratch database (`--database`, dropped afterwards), an open study with one
 participant per client, and starts `gunicorn evalsite.wsgi` on a free loopback port. Then
 `--clients` threads, each with its own keep-alive connection, session cookie and CSRF token:
 
@@ -40,7 +40,6 @@ from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "bench"
-DB_NAME = "bench_ratings"
 
 
 def parse_args():
@@ -53,24 +52,28 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=16, help="Threads per gunicorn worker (gthread).")
     parser.add_argument("--server", default="postgres://root@127.0.0.1:5432/postgres",
                         help="A PostgreSQL URL whose user may create databases.")
+    parser.add_argument("--database", default="bench_ratings",
+                        help="Name of the scratch database (dropped before and after the run).")
     parser.add_argument("--timeout", type=float, default=30.0, help="Seconds per HTTP request.")
     return parser.parse_args()
 
 
-def scratch_database(server_url: str) -> str:
+def scratch_database(server_url: str, name: str) -> str:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return urlparse(server_url)._replace(path=f"/{DB_NAME}").geturl()
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlparse(server_url)._replace(path=f"/{name}").geturl()
 
 
-def drop_database(server_url: str) -> None:
+def drop_database(server_url: str, name: str) -> None:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def server_env(database_url: str) -> dict:
@@ -264,7 +267,7 @@ LOAD_BEFORE = os.getloadavg()
 
 def main():
     args = parse_args()
-    database_url = scratch_database(args.server)
+    database_url = scratch_database(args.server, args.database)
     env = server_env(database_url)
     os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DEBUG", "SECRET_KEY",
                                            "CELERY_BROKER_URL", "LOG_LEVEL")})
@@ -275,7 +278,7 @@ def main():
         from django.db import connections
 
         connections.close_all()
-        drop_database(args.server)
+        drop_database(args.server, args.database)
 
 
 def measure(args, env) -> int:

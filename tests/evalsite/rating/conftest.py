@@ -8,6 +8,7 @@ import imageio_ffmpeg
 import pytest
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, HttpResponse
+from django.test import Client
 from django.urls import reverse
 
 from evalsite.experiments.models import Experiment, Method, Stimulus, Video
@@ -192,3 +193,15 @@ class Walk:
 @pytest.fixture
 def walk(client):
     return lambda experiment, c=None: Walk(c or client, experiment)
+
+
+@pytest.fixture
+def rivals(make_study, walk):
+    """Two participants of a balanced study, both at their first clip, and an assignment of the
+    second whose stimulus the first does not have (each sees a video with another method)."""
+    rater = walk(make_study(design=Experiment.Design.BALANCED, slug="balanced"))
+    rater.to_rating()
+    other = walk(rater.experiment, Client())
+    other.to_rating()
+    mine = set(rater.participant.assignments.values_list("stimulus", flat=True))
+    return rater, other, other.participant.assignments.exclude(stimulus__in=mine).first()

@@ -4,8 +4,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from evalsite.experiments.models import Experiment
-
 
 @pytest.fixture
 def rater(client, make_study, walk):
@@ -53,13 +51,9 @@ def test_it_refuses_the_clip_to_a_browser_without_the_participant_session(rater)
     assert response.status_code == 403
 
 
-def test_it_refuses_a_clip_not_assigned_to_the_participant(client, make_study, walk):
-    w = walk(make_study(design=Experiment.Design.BALANCED, slug="bal"))
-    w.to_rating()
-    other = walk(w.experiment, Client())
-    other.to_rating()
-    mine = set(w.participant.assignments.values_list("stimulus", flat=True))
-    theirs = other.participant.assignments.exclude(stimulus__in=mine).first().stimulus
+def test_it_refuses_a_clip_not_assigned_to_the_participant(client, rivals):
+    _, other, assignment = rivals
+    theirs = assignment.stimulus
     assert client.get(reverse("rating:clip", args=[theirs.token])).status_code == 403
     assert other.client.get(reverse("rating:clip", args=[theirs.token])).status_code == 200
 

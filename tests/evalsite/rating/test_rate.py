@@ -113,14 +113,8 @@ def test_it_refuses_a_forged_participant_token(client, rater):
     assert snapshot() == before
 
 
-def test_it_refuses_a_stimulus_assigned_to_another_participant(client, make_study, walk):
-    # Balanced design: the two participants see each video with a different method.
-    rater = walk(make_study(design=Experiment.Design.BALANCED, slug="balanced"))
-    rater.to_rating()
-    other = walk(rater.experiment, Client())
-    other.to_rating()
-    mine = set(rater.participant.assignments.values_list("stimulus", flat=True))
-    theirs = other.participant.assignments.exclude(stimulus__in=mine).first()
+def test_it_refuses_a_stimulus_assigned_to_another_participant(client, rivals):
+    rater, _, theirs = rivals
     before = snapshot()
     assert rater.played(theirs).status_code == 403
     response = rater.rate(theirs, 3, play=False)

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from evalsite.experiments.models import Method, Stimulus
-from retrieval.hubness import apply_option, hub_share
+from retrieval.hubness import apply_option
 from workers import embeddings, search
 from workers.model_cache import get_model
 from workers.models import EmbeddingChunk, EmbeddingRun
@@ -206,20 +206,6 @@ def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus]) -> N
         Stimulus.objects.filter(pk=stimulus.pk, status=Stimulus.Status.PENDING).update(
             sound_id=int(ids[i]), distance=float(d), rank=1
         )
-
-
-def hub_shares(experiment) -> dict[str, dict]:
-    """Per method with retrieved sounds: how many test videos have one, how many distinct sounds
-    they got, and the hub share (share of those videos given the method's most chosen sound)."""
-    out = {}
-    for method in experiment.methods.exclude(kind=Method.Kind.ORIGINAL):
-        sounds = list(method.stimuli.filter(role=Stimulus.Role.TEST, sound__isnull=False)
-                      .values_list("sound_id", flat=True))
-        if sounds:
-            _, first = np.unique(sounds, return_inverse=True)
-            out[method.label] = {"videos": len(sounds), "distinct": len(set(sounds)),
-                                 "hub_share": hub_share(first), "hubness": method.hubness}
-    return out
 
 
 def video_frames(video, preset) -> np.ndarray:

@@ -2,8 +2,11 @@
 
 import uuid
 
+import numpy as np
 from django.db import models
 from django.db.models import Q
+
+from retrieval.hubness import hub_share
 
 
 def _blind_name(prefix: str, filename: str) -> str:
@@ -214,6 +217,21 @@ class Experiment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    def hub_shares(self) -> dict[str, dict]:
+        """Per method with retrieved sounds: how many test videos have one, how many distinct
+        sounds they got, the hub share (share of those videos given the method's most chosen
+        sound), and `collapsed`: one sound serves most of at least 4 videos, so the study would
+        compare that sound against itself."""
+        out = {}
+        for method in self.methods.exclude(kind=Method.Kind.ORIGINAL).order_by("order", "pk"):
+            sounds = list(method.stimuli.filter(role=Stimulus.Role.TEST, sound__isnull=False)
+                          .values_list("sound_id", flat=True))
+            if sounds:
+                share = hub_share(np.unique(sounds, return_inverse=True)[1])
+                out[method.label] = {"videos": len(sounds), "distinct": len(set(sounds)), "hub_share": share,
+                                     "hubness": method.hubness, "collapsed": len(sounds) >= 4 and share > 0.5}
+        return out
 
 
 class Method(models.Model):

@@ -57,6 +57,7 @@ def progress(request, pk):
             "progress": services.build_progress(experiment),
             "stimuli": services.stimulus_counts(experiment),
             "health": services.build_health(experiment),
+            "hubness": experiment.hub_shares(),
         }
     )
 

@@ -267,7 +267,6 @@ def test_a_centred_method_searches_the_centred_library_and_reports_its_hub_share
     from retrieval.hubness import apply_option
     from workers.embeddings import sound_window
     from workers.model_cache import get_model
-    from workers.retrieve import hub_shares
 
     videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(3)]
     lib = library(media_root, n=6)
@@ -285,6 +284,6 @@ def test_a_centred_method_searches_the_centred_library_and_reports_its_hub_share
         assert stimulus.sound_id == sounds[int(np.argmin(distances))].pk
         chosen.append(stimulus.sound_id)
     (label,) = exp.methods.values_list("label", flat=True)
-    share = hub_shares(exp)[label]
+    share = exp.hub_shares()[label]
     assert share["videos"] == 3 and share["distinct"] == len(set(chosen)) and share["hubness"] == "centre"
     assert share["hub_share"] == pytest.approx(max(chosen.count(c) for c in chosen) / 3)

@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evalsite.experiments.models import Experiment
 from workers.build import build_mode, describe_mode, start_build, wait_for_build
-from workers.retrieve import hub_shares
 
 
 class Command(BaseCommand):
@@ -31,7 +30,7 @@ class Command(BaseCommand):
         except TimeoutError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(format_progress(progress))
-        self.stdout.write(format_hubness(hub_shares(experiment)))
+        self.stdout.write(format_hubness(experiment.hub_shares()))
         failed = experiment.stimuli.filter(status="failed").order_by("pk")
         for stimulus in failed:
             self.stderr.write(f"failed: {stimulus.label}: {stimulus.error}")
@@ -59,7 +58,7 @@ def format_hubness(shares: dict) -> str:
     """One line per method: the share of its videos that got its most chosen sound."""
     lines = ["hub share (videos given the method's most chosen sound):"]
     for label, h in shares.items():
-        warn = "  <- one sound for most videos" if h["videos"] >= 4 and h["hub_share"] > 0.5 else ""
+        warn = "  <- one sound for most videos" if h["collapsed"] else ""
         option = "" if h["hubness"] == "none" else f", hubness option {h['hubness']}"
         lines.append(f"  {label}: {h['hub_share']:.2f} ({h['videos']} videos, {h['distinct']} distinct "
                      f"sounds{option}){warn}")

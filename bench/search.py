@@ -103,13 +103,13 @@ def bench(kind, args):
         search.ApproximateIndex.load(path)
         read = time.perf_counter() - t0
     for ef in args.ef:
-        index.index.hnsw.efSearch = ef
+        index.ef_search = ef  # what settings.SEARCH_EF sets in the workers
         seconds, (idx, _) = timed(lambda q: index.search(q, 1), queries)
         recall = np.mean(idx[:, 0] == truth[:, 0])
         faiss.omp_set_num_threads(1)  # one query is one thread's work; a worker serves one at a time
         p50, p99 = latencies(lambda q: index.search(q, 1), queries)
         faiss.omp_set_num_threads(os.cpu_count())
-        mark = " (default)" if ef == search.ApproximateIndex.EF_SEARCH else ""
+        mark = " (default SEARCH_EF)" if ef == search.ApproximateIndex.EF_SEARCH else ""
         row(f"HNSW{search.ApproximateIndex.M} efSearch {ef}{mark}", recall, seconds, len(queries), p50, p99,
             p50 / ref_p50, digits=3)
     print(f"HNSW{search.ApproximateIndex.M}: built in {build:.0f} s ({args.library / build:,.0f} rows/s), "

@@ -171,6 +171,11 @@ MODELS_DIR = envpath("MODELS_DIR", VAR_DIR / "models")
 EMBEDDINGS_DIR = envpath("EMBEDDINGS_DIR", VAR_DIR / "embeddings")
 # Libraries of at least this many sounds are searched with a faiss HNSW graph (0: always exact).
 SEARCH_APPROXIMATE_FROM = envint("SEARCH_APPROXIMATE_FROM", "100000")
+# Candidates the HNSW graph keeps per query (faiss efSearch): higher finds the true nearest sound
+# more often and costs more per query (bench/search.py: 32, 128, 512). Read at search time.
+SEARCH_EF = envint("SEARCH_EF", "128")
+if SEARCH_EF < 1:
+    raise ImproperlyConfigured(f"SEARCH_EF must be at least 1, got {SEARCH_EF}")
 # Sounds per embedding task: a larger library is embedded by one gpu task per chunk.
 EMBEDDING_CHUNK = envint("EMBEDDING_CHUNK", "4096")
 

@@ -41,6 +41,7 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a database URL"),
         ("RATING_TOO_FAST", "ignore", "RATING_TOO_FAST must be one of refuse, flag, got 'ignore'"),
         ("RATING_PLAY_TOLERANCE_S", "half", "RATING_PLAY_TOLERANCE_S must be a number"),
+        ("SEARCH_EF", "0", "SEARCH_EF must be at least 1, got 0"),
         ("PARTICIPANT_FRAME_ANCESTORS", "mturk.com", "'mturk.com' is not an origin like https://host"),
     ],
 )

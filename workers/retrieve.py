@@ -182,7 +182,8 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
         library = library_embeddings(method, progress)
         # the hubness option is a transformation of the library alone: any index over it applies it
         index = search.cached_index(apply_option(library.vectors, method.hubness), library.path,
-                                    settings.SEARCH_APPROXIMATE_FROM, model.device, variant=method.hubness)
+                                    settings.SEARCH_APPROXIMATE_FROM, model.device, variant=method.hubness,
+                                    ef_search=settings.SEARCH_EF)
         for start in range(0, len(todo), VIDEO_BATCH):
             _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH])
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))

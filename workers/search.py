@@ -68,7 +68,10 @@ class ApproximateIndex:
 
     def __init__(self, index, ef_search: int | None = None):
         self.index = index
-        self.index.hnsw.efSearch = ef_search or self.EF_SEARCH
+        self.ef_search = ef_search or self.EF_SEARCH
+        if self.ef_search < 1:
+            raise ValueError(f"efSearch must be at least 1 (got {self.ef_search})")
+        self.index.hnsw.efSearch = self.ef_search
 
     @classmethod
     def build(cls, library: np.ndarray, m: int | None = None, ef_search: int | None = None):
@@ -90,7 +93,7 @@ class ApproximateIndex:
         if queries.shape[1] != self.index.d:
             raise ValueError(f"dimension mismatch: library {self.index.d}, queries {queries.shape[1]}")
         k = min(k, len(self))
-        self.index.hnsw.efSearch = max(self.index.hnsw.efSearch, k)
+        self.index.hnsw.efSearch = max(self.ef_search, k)  # fewer candidates than k cannot give k
         dist, idx = self.index.search(queries, k)
         return idx.astype(np.int64), np.sqrt(np.maximum(dist, 0))
 
@@ -105,35 +108,37 @@ class ApproximateIndex:
             tmp.unlink(missing_ok=True)
 
     @classmethod
-    def load(cls, path: Path):
+    def load(cls, path: Path, ef_search: int | None = None):
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        return cls(faiss.read_index(str(path)), ef_search)
 
 
-def build_index(library: np.ndarray, approximate_from: int, device: str | torch.device = "cpu"):
-    """Exact search below `approximate_from` rows, an HNSW graph from there on (0: never)."""
+def build_index(library: np.ndarray, approximate_from: int, device: str | torch.device = "cpu",
+                ef_search: int | None = None):
+    """Exact search below `approximate_from` rows, an HNSW graph from there on (0: never);
+    `ef_search`: the graph's candidates per query (None: ApproximateIndex.EF_SEARCH)."""
     if approximate_from and len(library) >= approximate_from:
-        return ApproximateIndex.build(library)
+        return ApproximateIndex.build(library, ef_search=ef_search)
     return ExactIndex(library, device)
 
 
 def cached_index(library: np.ndarray, embeddings_path: Path | None, approximate_from: int,
-                 device: str | torch.device = "cpu", variant: str = "none"):
+                 device: str | torch.device = "cpu", variant: str = "none", ef_search: int | None = None):
     """`build_index`, with the HNSW graph read from (or written to) a file beside the embeddings'
     cache file: the graph of a million rows takes minutes to build, reading it a second.
     `variant` names the transformation applied to the embeddings (the hubness option): one
-    graph per variant."""
+    graph per variant. efSearch is a search-time parameter: one graph file serves every value."""
     if not approximate_from or len(library) < approximate_from or embeddings_path is None:
-        return build_index(library, approximate_from, device)
+        return build_index(library, approximate_from, device, ef_search)
     path = index_path(embeddings_path, variant)
     if path.exists():
-        index = ApproximateIndex.load(path)
+        index = ApproximateIndex.load(path, ef_search)
         if len(index) == len(library) and index.index.d == library.shape[1]:
             return index
         log.warning("%s does not match its embeddings (%d rows, not %d); rebuilding", path,
                     len(index), len(library))
-    index = ApproximateIndex.build(library)
+    index = ApproximateIndex.build(library, ef_search=ef_search)
     index.save(path)
     return index
 

@@ -95,3 +95,24 @@ def test_the_hnsw_graph_is_built_once_and_kept_beside_the_embeddings(tmp_path):
     # Another transformation of the library (a hubness option) has a graph of its own.
     centred = search.cached_index(library - library.mean(0), embeddings_file, 1000, variant="centre")
     assert search.index_path(embeddings_file, "centre").is_file() and len(centred) == 2000
+
+
+def test_ef_search_is_the_candidates_kept_per_query_and_the_graph_file_serves_any_value(tmp_path):
+    library, queries = clustered(4000, 6, dim=32), clustered(300, 7, dim=32)
+    truth = search.ExactIndex(library).search(queries, 10)[0]
+    embeddings_file = tmp_path / "model-library.npz"
+    narrow = search.cached_index(library, embeddings_file, 1000, ef_search=1)
+    wide = search.cached_index(library, embeddings_file, 1000, ef_search=256)  # read from the file
+    assert (narrow.ef_search, wide.ef_search) == (1, 256)
+    assert search.ApproximateIndex.load(search.index_path(embeddings_file)).ef_search == 128  # the default
+
+    def recall(index):
+        return np.mean(index.search(queries, 1)[0][:, 0] == truth[:, 0])
+
+    assert recall(wide) >= 0.99 > recall(narrow)
+    # k above efSearch still gives k rows (faiss needs at least k candidates), and efSearch stays
+    idx, _ = narrow.search(queries, 10)
+    assert idx.shape == (300, 10) and (idx >= 0).all()
+    assert recall(narrow) < 0.99 and narrow.ef_search == 1
+    with pytest.raises(ValueError, match="efSearch must be at least 1"):
+        search.ApproximateIndex.build(library[:10], ef_search=-1)

@@ -63,7 +63,11 @@ class Participant(models.Model):
 class Assignment(models.Model):
     """One stimulus in one participant's list, at a fixed position."""
 
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments")
+    # No index of its own: unique_assignment and unique_position begin with it (one index less to
+    # write for each of the many rows an enrolment inserts).
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     stimulus = models.ForeignKey("experiments.Stimulus", on_delete=models.PROTECT, related_name="assignments")
     position = models.PositiveIntegerField()
     # Server-side clock of the clip: page first served, media first served, playback first began.

@@ -11,6 +11,7 @@ from .config import TrainConfig, default_config
 from .features import log_stft, normalize_frames
 from .nets import CrossModalNet
 from .presets import DEFAULT_PRESET, Preset, get_preset
+from .rows import Rows
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -81,7 +82,7 @@ class RetrievalModel:
         net.load_state_dict(state["model"])
         return cls(net, preset, config, file_sha256(path), resolve_device(device))
 
-    def _batched(self, fn, array, batch: int) -> np.ndarray:
+    def _batched(self, fn, array: Rows, batch: int) -> np.ndarray:
         outs = []
         with torch.inference_mode():
             for start in range(0, len(array), batch):
@@ -114,11 +115,11 @@ class RetrievalModel:
         self._check_frames(frames)
         return self._batched(lambda x: self.net.video.features(normalize_frames(x)), frames, self.video_batch)
 
-    def embed_videos(self, frames: np.ndarray) -> np.ndarray:
+    def embed_videos(self, frames: Rows) -> np.ndarray:
         self._check_frames(frames)
         return self._batched(lambda x: self.net.video(normalize_frames(x)), frames, self.video_batch)
 
-    def embed_video_features(self, features: np.ndarray) -> np.ndarray:
+    def embed_video_features(self, features: Rows) -> np.ndarray:
         return self._batched(self.net.video.head, features, self.sound_batch)
 
     def spectrograms(self, waves: np.ndarray) -> torch.Tensor:
@@ -130,8 +131,9 @@ class RetrievalModel:
         p = self.preset
         return self._batched(lambda w: self.net.audio(log_stft(w, p.n_fft, p.hop)), waves, self.sound_batch)
 
-    def embed_spectrograms(self, spectrograms: np.ndarray) -> np.ndarray:
-        return self._batched(self.net.audio, spectrograms, self.sound_batch)
+    def embed_spectrograms(self, spectrograms: Rows) -> np.ndarray:
+        """Audio embeddings of [N, F, T'] spectrograms (float32, or float16 from a compact cache)."""
+        return self._batched(lambda x: self.net.audio(x.float()), spectrograms, self.sound_batch)
 
     def detect(self, video_embeddings: np.ndarray, audio_embeddings: np.ndarray):
         """Awareness probabilities (video, audio), or None for a model trained without awareness."""

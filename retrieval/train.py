@@ -1,8 +1,11 @@
 """Training of the three variants (DESIGN §3): a setup, `train_one_epoch` returning a dict of metrics,
 one JSON line per epoch, a checkpoint after each epoch, and resumption from it.
 
-Training runs on in-memory splits (`TrainSplit`): spectrograms and either frozen-trunk features
-(cached once per dataset, preset and trunk) or raw frames when the trunk has trainable layers.
+Training runs on splits (`TrainSplit`): spectrograms and either frozen-trunk features (cached
+once per dataset, preset and trunk) or raw frames when the trunk has trainable layers, in memory
+or memory-mapped from the dataset's cache. Batches come through a torch DataLoader
+(`load_batches`): with `workers` > 0, that many processes read the next batches (and decode the
+frames, from a compact cache) while the current one trains.
 """
 
 import argparse
@@ -27,6 +30,7 @@ from .inference import build_net, checkpoint_state, resolve_device
 from .losses import CrossModalLoss, margin_at
 from .metrics import detection_accuracy, gt_ranks, retrieval_scores
 from .presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
+from .rows import Rows, RowView
 
 
 class TrainingError(RuntimeError):
@@ -48,6 +52,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--negative", choices=("random", "hardest"), help="semi-hard negative choice")
     parser.add_argument("--reduction", choices=("sum", "mean"), help="triplet losses over anchors")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="data-loading processes beside training (0: load in the training process)")
+    parser.add_argument("--compact-cache", action="store_true",
+                        help="cache float16 spectrograms and no frames (decoded from the clips when read)")
     parser.add_argument("--no-resume", action="store_true", help="start over even if --out exists")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -69,8 +77,8 @@ def config_from_args(args) -> TrainConfig:
 
 @dataclass
 class TrainSplit:
-    video: np.ndarray  # frozen-trunk features [N, C, T', H', W'] or uint8 frames [N, T, S, S, 3]
-    spectrograms: np.ndarray  # float32 [N, F, T']
+    video: Rows  # frozen-trunk features [N, C, T', H', W'] or uint8 frames [N, T, S, S, 3]
+    spectrograms: Rows  # [N, F, T'], float32 (float16 from a compact cache)
     has_se: np.ndarray  # bool [N]
     video_is_frames: bool = False
     classes: np.ndarray | None = None  # se_class per sample ("" without an effect), when known
@@ -80,9 +88,45 @@ class TrainSplit:
 
     def subset(self, mask: np.ndarray) -> "TrainSplit":
         index = np.flatnonzero(mask)
-        video, spec, has_se = self.video[index], self.spectrograms[index], self.has_se[index]
         classes = None if self.classes is None else self.classes[index]
-        return TrainSplit(video, spec, has_se, self.video_is_frames, classes)
+        return TrainSplit(RowView(self.video, index), RowView(self.spectrograms, index), self.has_se[index],
+                          self.video_is_frames, classes)
+
+
+class SplitBatches(torch.utils.data.Dataset):
+    """A split read a batch at a time: `[index array]` gives (video rows, float32 spectrograms,
+    float32 labels); with `video=False` an empty video array (audio pre-training reads no frames)."""
+
+    def __init__(self, split: TrainSplit, video: bool = True):
+        self.split, self.video = split, video
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, index):
+        s = self.split
+        video = np.asarray(s.video[index]) if self.video else np.zeros(0, np.float32)
+        return video, np.asarray(s.spectrograms[index], np.float32), s.has_se[index].astype(np.float32)
+
+
+def load_batches(split: TrainSplit, index_batches: list, device, workers: int = 0, video: bool = True):
+    """(video, spectrograms, labels) tensors on `device`, one per index batch, in their order.
+
+    With `workers` > 0 that many forked processes read the next batches while the caller trains
+    (two batches ahead each); 0 reads each batch in this process when it is asked for.
+    """
+    device = torch.device(device)
+    loader = torch.utils.data.DataLoader(SplitBatches(split, video), sampler=index_batches, batch_size=None,
+                                         num_workers=workers, pin_memory=device.type == "cuda")
+    for v, spec, labels in loader:
+        yield (v.to(device, non_blocking=True), spec.to(device, non_blocking=True),
+               labels.to(device, non_blocking=True))
+
+
+def in_order(n: int, batch_size: int, min_size: int = 1) -> list[np.ndarray]:
+    """Index batches 0..n-1 in order, leaving out a last one shorter than `min_size`."""
+    starts = range(0, n, batch_size)
+    return [np.arange(i, min(i + batch_size, n)) for i in starts if min(batch_size, n - i) >= min_size]
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -126,10 +170,11 @@ def cached_frozen_features(net, split_data, device, progress: bool = True) -> np
     return np.load(path, mmap_mode="r")
 
 
-def load_train_split(net, data_dir, split: str, preset: Preset, device, progress: bool = True) -> TrainSplit:
+def load_train_split(net, data_dir, split: str, preset: Preset, device, progress: bool = True,
+                     compact: bool = False) -> TrainSplit:
     from .data.cache import load_split  # the dataset package is only needed for real datasets
 
-    data = load_split(data_dir, split, preset, progress=progress)
+    data = load_split(data_dir, split, preset, progress=progress, compact=compact)
     classes = np.array([r.se_class or "" for r in data.rows])
     if net.config.trainable_layers == 0:
         video = cached_frozen_features(net, data, device, progress)
@@ -137,8 +182,8 @@ def load_train_split(net, data_dir, split: str, preset: Preset, device, progress
     return TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True, classes=classes)
 
 
-def video_input(net, split: TrainSplit, index, device) -> torch.Tensor:
-    chunk = torch.from_numpy(np.asarray(split.video[index])).to(device)
+def video_input(net, split: TrainSplit, chunk: torch.Tensor) -> torch.Tensor:
+    """The video encoder's input for a loaded batch: trunk features of frames, or cached features."""
     if split.video_is_frames:
         return net.video.features(normalize_frames(chunk))
     return chunk.float()
@@ -152,7 +197,7 @@ def batches(n: int, batch_size: int, rng: np.random.Generator, rank: int = 0, wo
     return [c for c in chunks if len(c) > 1]
 
 
-def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device) -> None:
+def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device, workers: int = 0) -> None:
     """Set BatchNorm running statistics to the current weights' statistics over the training split.
 
     With a few batches per epoch, running averages (momentum 0.1) lag far behind the weights; in
@@ -168,11 +213,8 @@ def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device) -> None
         m.momentum = None  # cumulative average over this pass
     net.train()
     with torch.no_grad():
-        for start in range(0, len(split) - 1, batch_size):
-            index = np.arange(start, min(start + batch_size, len(split)))
-            if len(index) > 1:
-                spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
-                net(video_input(net, split, index, device), spec)
+        for video, spec, _ in load_batches(split, in_order(len(split), batch_size, 2), device, workers):
+            net(video_input(net, split, video), spec)
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
 
@@ -180,23 +222,21 @@ def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device) -> None
 # --- evaluation --------------------------------------------------------------------------------
 
 
-def embed_split(net, split: TrainSplit, device, batch: int = 32) -> dict:
+def embed_split(net, split: TrainSplit, device, batch: int = 32, workers: int = 0) -> dict:
     net.eval()
     out: dict[str, list] = {"video": [], "audio": [], "p_video": [], "p_audio": []}
     with torch.inference_mode():
-        for start in range(0, len(split), batch):
-            index = np.arange(start, min(start + batch, len(split)))
-            spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
-            res = net(video_input(net, split, index, device), spec)
+        for video, spec, _ in load_batches(split, in_order(len(split), batch), device, workers):
+            res = net(video_input(net, split, video), spec)
             for key in out:
                 if key in res:
                     out[key].append(res[key].float().cpu().numpy())
     return {k: np.concatenate(v) for k, v in out.items() if v}
 
 
-def split_metrics(net, split: TrainSplit, device) -> dict:
+def split_metrics(net, split: TrainSplit, device, workers: int = 0) -> dict:
     """Retrieval among the samples with a sound effect (as the paper tests), detection over all."""
-    emb = embed_split(net, split, device)
+    emb = embed_split(net, split, device, workers=workers)
     with_se = split.has_se.astype(bool)
     if with_se.sum() < 2:
         raise TrainingError("a split needs at least 2 samples with a sound effect to rank retrieval")
@@ -221,17 +261,17 @@ def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, parts: 
         )
 
 
-def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank=0, world=1, progress=True):
+def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank=0, world=1, progress=True,
+                       workers=0):
     """Audio encoder and its awareness head alone, on sound-effect detection (BCE)."""
     net.train()
     rng = np.random.default_rng([config.seed, 1, epoch])
     total, correct, count = 0.0, 0, 0
-    for step, index in enumerate(tqdm(batches(len(split), config.batch_size, rng, rank, world),
-                                      desc=f"{config.variant} audio pre-training {epoch + 1}/"
-                                      f"{config.pretrain_epochs}", unit="batch", disable=not progress,
-                                      leave=False)):
-        spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
-        labels = torch.from_numpy(split.has_se[index].astype(np.float32)).to(device)
+    index_batches = batches(len(split), config.batch_size, rng, rank, world)
+    loaded = load_batches(split, index_batches, device, workers, video=False)
+    for step, (_, spec, labels) in enumerate(tqdm(loaded, total=len(index_batches), desc=f"{config.variant} "
+                                                  f"audio pre-training {epoch + 1}/{config.pretrain_epochs}",
+                                                  unit="batch", disable=not progress, leave=False)):
         p_audio = model(None, spec)["p_audio"]
         loss = F.binary_cross_entropy(p_audio, labels, reduction=config.reduction)
         _check_finite(loss, "pre-training", epoch, step, {"bce": loss})
@@ -240,23 +280,24 @@ def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank
         optimizer.step()
         total += float(loss.detach())
         correct += int(((p_audio >= 0.5) == labels.bool()).sum())
-        count += len(index)
+        count += len(labels)
     return {"loss": total, "train_det_audio": correct / max(count, 1)}
 
 
 def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, device, rank=0, world=1,
-                    progress=True):
+                    progress=True, workers=0):
     net.train()
     margin = margin_at(epoch, config.epochs, config.delta0, config.delta_max)
     rng = np.random.default_rng([config.seed, 2, epoch])
     sums: dict[str, float] = {"loss": 0.0}
     stats: dict[str, float] = {}
-    for step, index in enumerate(tqdm(batches(len(split), config.batch_size, rng, rank, world),
-                                      desc=f"{config.variant} epoch {epoch + 1}/{config.epochs}",
-                                      unit="batch", disable=not progress, leave=False)):
-        spec = torch.from_numpy(np.asarray(split.spectrograms[index])).to(device)
-        labels = torch.from_numpy(split.has_se[index].astype(np.float32)).to(device)
-        out = model(video_input(net, split, index, device), spec)
+    index_batches = batches(len(split), config.batch_size, rng, rank, world)
+    loaded = load_batches(split, index_batches, device, workers)
+    label = f"{config.variant} epoch {epoch + 1}/{config.epochs}"
+    shown = tqdm(loaded, total=len(index_batches), desc=label, unit="batch", disable=not progress,
+                 leave=False)
+    for step, (video, spec, labels) in enumerate(shown):
+        out = model(video_input(net, split, video), spec)
         loss, parts = criterion(out, labels, margin, stats)
         _check_finite(loss, "joint", epoch, step, {"loss": loss, **parts})
         optimizer.zero_grad(set_to_none=True)
@@ -321,10 +362,11 @@ def _wrap(net, device, world):
 
 
 def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, net=None, device="auto",
-        resume: bool = True, progress: bool = True, log=print, on_epoch=None) -> dict:
-    """Train `config.variant` on in-memory splits, writing `out` after every epoch. Returns a summary.
+        resume: bool = True, progress: bool = True, log=print, on_epoch=None, workers: int = 0) -> dict:
+    """Train `config.variant` on two splits, writing `out` after every epoch. Returns a summary.
 
-    `on_epoch(record)`, when given, is called after each finished epoch (pre-training included).
+    `on_epoch(record)`, when given, is called after each finished epoch (pre-training included);
+    `workers`: data-loading processes (`load_batches`), which change no result.
     """
     out = Path(out)
     rank, world = _distributed()
@@ -375,9 +417,9 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
         for epoch in range(ckpt["pretrain_epoch"], config.pretrain_epochs):
             started = time.time()
             record = pretrain_one_epoch(model, net, train, optimizer, config, epoch, device, rank, world,
-                                        progress and rank == 0)
+                                        progress and rank == 0, workers)
             ckpt["pretrain_epoch"] = epoch + 1
-            recompute_batchnorm(net, train, config.batch_size, device)
+            recompute_batchnorm(net, train, config.batch_size, device, workers)
             finish_epoch("pretrain", epoch, optimizer, record)
             log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
 
@@ -387,9 +429,9 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
     for epoch in range(ckpt["epoch"], config.epochs):
         started = time.time()
         record = train_one_epoch(model, net, train, optimizer, criterion, config, epoch, device, rank, world,
-                                 progress and rank == 0)
-        recompute_batchnorm(net, train, config.batch_size, device)
-        valid_metrics = split_metrics(net, valid, device) if rank == 0 else {}
+                                 progress and rank == 0, workers)
+        recompute_batchnorm(net, train, config.batch_size, device, workers)
+        valid_metrics = split_metrics(net, valid, device, workers) if rank == 0 else {}
         record.update({f"valid_{k}": v for k, v in valid_metrics.items() if k != "n"})
         ckpt["epoch"] = epoch + 1
         if rank == 0 and (ckpt["best"] is None or valid_metrics["acc_rank"] > ckpt["best"]["acc_rank"]):
@@ -409,8 +451,12 @@ def _short(record: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
 
 
-def train(config: TrainConfig, data_dir, out, device="auto", resume=True, progress=True, log=print) -> dict:
-    """Train on a dataset directory (manifest.csv): train split to learn, valid split to pick the epoch."""
+def train(config: TrainConfig, data_dir, out, device="auto", resume=True, progress=True, log=print,
+          workers: int = 0, compact: bool = False) -> dict:
+    """Train on a dataset directory (manifest.csv): train split to learn, valid split to pick the epoch.
+
+    `compact`: the dataset's compact cache (retrieval.data.cache), frames decoded from the clips
+    as batches load; give it `workers` so that decoding runs beside training."""
     if config.video_weights is None:
         log("video trunk: no --video-weights given, r3d_18 starts from RANDOM weights "
             "(pass torchvision's r3d_18-b3b3357e.pth for Kinetics-400 features)")
@@ -424,7 +470,7 @@ def train(config: TrainConfig, data_dir, out, device="auto", resume=True, progre
         net.load_state_dict(state["model"])
     dev = _device_for(device, int(os.environ.get("WORLD_SIZE", "1")))
     net.to(dev)
-    train_split = load_train_split(net, data_dir, "train", preset, dev, progress)
-    valid_split = load_train_split(net, data_dir, "valid", preset, dev, progress)
+    train_split = load_train_split(net, data_dir, "train", preset, dev, progress, compact)
+    valid_split = load_train_split(net, data_dir, "valid", preset, dev, progress, compact)
     return fit(config, train_split, valid_split, out, net=net, device=device, resume=resume,
-               progress=progress, log=log)
+               progress=progress, log=log, workers=workers)

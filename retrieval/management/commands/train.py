@@ -25,7 +25,8 @@ class Command(BaseCommand):
         try:
             config = config_from_args(ns)
             summary = train(config, ns.data, ns.out, device=ns.device, resume=not ns.no_resume,
-                            progress=not ns.no_progress, log=self.stdout.write)
+                            progress=not ns.no_progress, log=self.stdout.write, workers=ns.workers,
+                            compact=ns.compact_cache)
         except (TrainingError, CheckpointError, VideoWeightsError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         best = summary["best"] or {}

@@ -29,15 +29,34 @@ class AudioCheckForm(forms.Form):
             raise forms.ValidationError(str(exc)) from None
 
 
+class Shared:
+    """A field that no form instance changes, shared by all instead of deep-copied for each one.
+
+    Django copies every field of a form per instance, widgets and choices included; for the
+    rating POST that copying was the larger part of its time in Python.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class SharedUUIDField(Shared, forms.UUIDField):
+    pass
+
+
+class SharedTypedChoiceField(Shared, forms.TypedChoiceField):
+    pass
+
+
 class ClipForm(forms.Form):
-    clip = forms.UUIDField(error_messages={
+    clip = SharedUUIDField(error_messages={
         "required": "The form did not say which clip it rates (the clip field). Please reload the page.",
         "invalid": "The clip id in the form (the clip field) is not valid. Please reload the page.",
     })
 
 
 class RatingForm(ClipForm):
-    score = forms.TypedChoiceField(
+    score = SharedTypedChoiceField(
         choices=SCALE, coerce=int, widget=forms.RadioSelect,
         error_messages={
             "required": "Please choose a score from 1 (Bad) to 5 (Excellent).",
@@ -48,7 +67,7 @@ class RatingForm(ClipForm):
 
 
 def _attribute_field(attribute):
-    return forms.TypedChoiceField(
+    return SharedTypedChoiceField(
         choices=SCALE, coerce=int, widget=forms.RadioSelect, required=False, empty_value=None,
         error_messages={
             "invalid_choice": f"The {attribute.name} score must be a whole number from 1 (Bad) to 5 "
@@ -58,19 +77,11 @@ def _attribute_field(attribute):
 
 
 class AttributesForm(RatingForm):
-    """The score plus the experiment's optional questions, each required when it is asked."""
+    """The score plus the optional questions, each 1..5 or left out. Whether the experiment asks
+    one (and so requires it) is a rating rule: `services.rating_refusal`."""
 
     quality = _attribute_field(OPTIONAL_BY_FIELD["quality"])
     sync = _attribute_field(OPTIONAL_BY_FIELD["sync"])
-
-    def __init__(self, *args, asked=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        for attribute in asked:
-            if attribute.flag:
-                self.fields[attribute.field].required = True
-                self.fields[attribute.field].error_messages["required"] = (
-                    f"Please also answer \"{attribute.question}\" with a score from 1 (Bad) to 5 (Excellent)."
-                )
 
     def attribute_values(self) -> dict:
         return {a.field: self.cleaned_data.get(a.field) for a in OPTIONAL}

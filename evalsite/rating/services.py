@@ -4,16 +4,17 @@ Views call these functions and turn a `Refused` into a page with its status and 
 refusal happens before anything is written, and every write is one transaction.
 """
 
+import datetime
 import functools
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 
 from evalsite.experiments.attributes import OPTIONAL
-from evalsite.experiments.attributes import asked as asked_attributes
 from evalsite.experiments.models import Experiment, Method, Stimulus
 
 from . import audiocheck
@@ -61,9 +62,13 @@ def open_experiment(slug: str) -> Experiment:
 
 
 def refuse_unless_open(experiment: Experiment) -> None:
-    if experiment.status == Experiment.Status.DRAFT:
+    refuse_unless_status(experiment.status)
+
+
+def refuse_unless_status(status: str) -> None:
+    if status == Experiment.Status.DRAFT:
         raise Refused(NOT_OPEN_YET, 403, title="Not open yet")
-    if not experiment.is_open:
+    if status != Experiment.Status.OPEN:
         raise Refused(CLOSED, 403, title="This study is closed")
 
 
@@ -460,169 +465,180 @@ def record_played(participant: Participant, clip) -> None:
         raise Refused("This clip is not in your list of clips to rate.", 403)
 
 
-def unrated_before(participant, position):
-    return Assignment.objects.filter(participant=participant, position__lt=position, rating__isnull=True)
+class Target(NamedTuple):
+    """What the rating rules need to know about one clip of one participant (`rating_target`)."""
+
+    assignment: int
+    status: str  # the study's
+    ask_quality: bool
+    ask_sync: bool
+    checked: bool  # audio check answered and instructions read
+    earlier_unrated: bool  # the clip before this one in the participant's list is not rated
+    media_served_at: datetime.datetime | None
+    playback_started_at: datetime.datetime | None
+    shown_at: datetime.datetime | None
+    played_to_end_at: datetime.datetime | None
+    duration: float | None
+    stored: tuple | None  # (id, score, quality, sync) of the rating already stored
+
+    def answer(self, score: int, attributes: dict) -> tuple:
+        """(score, quality, sync) as they would be stored: an attribute not asked is None."""
+        asked = {"quality": self.ask_quality, "sync": self.ask_sync}
+        return (score, *(attributes.get(a.field) if asked[a.field] else None for a in OPTIONAL))
 
 
-def rating_target(token: str | None, slug: str, clip):
-    """The assignment a rating is for, with its participant and study, in one query."""
-    if not token:
-        return None
-    return (
-        Assignment.objects.select_related("participant__experiment", "stimulus")
-        .filter(participant__token=token, participant__experiment__slug=slug, stimulus__token=clip)
-        .annotate(
-            rated_score=Subquery(Rating.objects.filter(assignment=OuterRef("pk")).values("score")[:1]),
-            earlier_unrated=Exists(unrated_before(OuterRef("participant"), OuterRef("position"))),
-        )
-        .first()
-    )
-
-
-def submit_rating(
-    request, slug: str, clip, score: int, attributes: dict | None = None, fast: bool = True
-) -> int:
+def submit_rating(request, slug: str, clip, score: int, attributes: dict | None = None) -> int:
     """Stores one score (and the optional attributes asked) of this browser's participant; returns its id.
 
     `attributes` maps optional attribute fields (quality, sync) to their 1..5 answers or None; an
     experiment that asks one refuses a rating without it, and one that does not ignores it.
 
-    The hot path of a study. On PostgreSQL it is one statement (`_fast_sql`) that checks every
-    rule and inserts; when it inserts nothing, the ORM path below finds out why and refuses with
-    that reason (or stores, on other databases).
+    The hot path of a study, and the one place of the rating rules: one SELECT reads what they
+    need (`rating_target`), `rating_refusal` applies them, and one INSERT stores (`_insert_rating`,
+    autocommit: durable once it returns). A resend of the stored answer (its response was lost)
+    is answered as the first time; any other answer to a rated clip is refused, the first kept.
     """
-    token = cookie_token(request, slug)
-    answers = {a.field: (attributes or {}).get(a.field) for a in OPTIONAL}
-    if fast and token and connection.vendor == "postgresql":
-        rating_id = _fast_insert(token, slug, clip, score, answers)
-        if rating_id is not None:
-            return rating_id
-    assignment = rating_target(token, slug, clip)
-    if assignment is None:
+    target = rating_target(cookie_token(request, slug), slug, clip)
+    if target is None:
         require_participant(request, slug)  # no study, a closed one, or no participant: say which
         raise Refused("This clip is not in your list of clips to rate.", 403)
-    participant = assignment.participant
-    refuse_unless_open(participant.experiment)
-    if participant.audio_check_passed is None or participant.training_done_at is None:
-        raise Refused("Please finish the audio check and the instructions first.", 409)
-    if assignment.rated_score is not None:
-        if assignment.rated_score == score:
-            return assignment.rating.pk  # a resent submission (its answer was lost): success again
+    answer = target.answer(score, attributes or {})
+    now = timezone.now()
+    too_fast = rating_refusal(target, answer, now)
+    if target.stored is not None:
+        return target.stored[0]  # the answer stored, sent again: success, as the first time
+    played = target.played_to_end_at is not None
+    on_page = max(0, int((now - (target.shown_at or now)).total_seconds() * 1000))
+    rating_id = _insert_rating(target.assignment, answer, played, on_page, too_fast, now)
+    if rating_id is None:  # a simultaneous submission of this clip was stored first
+        return resent(Rating.objects.values_list("pk", "score", "quality", "sync").get(
+            assignment_id=target.assignment), answer)
+    return rating_id
+
+
+def resent(stored: tuple, answer: tuple) -> int:
+    """The stored rating's id when `answer` is the one stored (score and every attribute)."""
+    if tuple(stored[1:]) != answer:
         raise Refused(ALREADY_RATED, 409)
-    if assignment.earlier_unrated:
+    return stored[0]
+
+
+def rating_refusal(target: Target, answer: tuple, now) -> bool:
+    """Raises the first rule that `answer` breaks; returns whether it is too fast (to flag).
+
+    A clip already rated takes only the answer stored (a resend), and nothing else is checked.
+    """
+    refuse_unless_status(target.status)
+    if not target.checked:
+        raise Refused("Please finish the audio check and the instructions first.", 409)
+    if target.stored is not None:
+        resent(target.stored, answer)
+        return False
+    if target.earlier_unrated:
         raise Refused("Please rate the clips in the order they are shown.", 409)
-    asked = {a.field: a for a in asked_attributes(participant.experiment) if a.flag}
-    for field, attribute in asked.items():
-        if answers[field] is None:
+    asked = {"quality": target.ask_quality, "sync": target.ask_sync}
+    for attribute, value in zip(OPTIONAL, answer[1:], strict=True):
+        if asked[attribute.field] and value is None:
             raise Refused(
                 f'Please also answer "{attribute.question}" with a score from 1 (Bad) to 5 (Excellent).'
             )
-    now = timezone.now()
-    too_fast = listening_shortfall(assignment, now)
+    too_fast = listening_shortfall(target, now)
     if too_fast is not None and too_fast_policy() == "refuse":
         raise Refused(too_fast, 409)
-    try:
-        return _insert_once(
-            assignment=assignment,
-            score=score,
-            **{field: value if field in asked else None for field, value in answers.items()},
-            played_to_end=assignment.played_to_end_at is not None,
-            time_on_page_ms=max(0, int((now - (assignment.shown_at or now)).total_seconds() * 1000)),
-            too_fast=too_fast is not None,
-        ).pk
-    except IntegrityError:
-        # The OneToOne constraint settled a race between two submissions of the same clip.
-        stored = Rating.objects.filter(assignment=assignment).values_list("pk", "score").first()
-        if stored and stored[1] == score:
-            return stored[0]
-        raise Refused(ALREADY_RATED, 409) from None
+    return too_fast is not None
 
 
 def too_fast_policy() -> str:
     return settings.RATING_TOO_FAST
 
 
-def listening_shortfall(assignment: Assignment, now) -> str | None:
+def listening_shortfall(target: Target, now) -> str | None:
     """Why this rating comes sooner than the clip allows, or None when it does not.
 
     The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when the
     server recorded the start of playback; a clip whose media was never served, or whose
     playback never began, has not been heard at all.
     """
-    if assignment.media_served_at is None or assignment.playback_started_at is None:
+    if target.media_served_at is None or target.playback_started_at is None:
         return "Please play the clip to the end before you rate it."
-    duration = assignment.stimulus.duration or 0.0
-    elapsed = (now - assignment.playback_started_at).total_seconds()
+    duration = target.duration or 0.0
+    elapsed = (now - target.playback_started_at).total_seconds()
     if elapsed < duration - settings.RATING_PLAY_TOLERANCE_S:
         return (f"You rated this clip {elapsed:.1f} s after it began playing, but it lasts "
                 f"{duration:.1f} s. Please play it to the end, then rate it.")
     return None
 
 
+def _tables() -> dict:
+    models = {"rating": Rating, "assignment": Assignment, "participant": Participant,
+              "experiment": Experiment, "stimulus": Stimulus}
+    return {name: connection.ops.quote_name(model._meta.db_table) for name, model in models.items()}
+
+
 @functools.cache
-def _fast_sql() -> str:
-    tables = {
-        "rating": Rating._meta.db_table,
-        "assignment": Assignment._meta.db_table,
-        "participant": Participant._meta.db_table,
-        "experiment": Experiment._meta.db_table,
-        "stimulus": Stimulus._meta.db_table,
-    }
+def _target_sql() -> str:
+    # Plain SQL that PostgreSQL and SQLite run alike: the ORM would compile it on every rating.
     return """
-WITH target AS (
-    SELECT a.id, a.played_to_end_at, a.shown_at,
-           -- listening_shortfall(): never served, never started, or sooner than the clip lasts
-           (a.media_served_at IS NULL OR a.playback_started_at IS NULL
-            OR EXTRACT(EPOCH FROM %(now)s - a.playback_started_at)
-               < COALESCE(s.duration, 0) - %(tolerance)s) AS too_fast,
-           e.ask_quality, e.ask_sync
-    FROM {assignment} a
-    JOIN {participant} p ON p.id = a.participant_id
-    JOIN {experiment} e ON e.id = p.experiment_id
-    JOIN {stimulus} s ON s.id = a.stimulus_id
-    -- The clip first: a planner with stale statistics would otherwise walk all the assignments.
-    WHERE a.stimulus_id = (SELECT id FROM {stimulus} WHERE token = %(clip)s)
-      AND p.token = %(token)s AND e.slug = %(slug)s AND e.status = %(open)s
-      AND p.audio_check_passed IS NOT NULL AND p.training_done_at IS NOT NULL
-      -- Each optional question the experiment asks must be answered.
-      AND (NOT e.ask_quality OR %(quality)s::smallint IS NOT NULL)
-      AND (NOT e.ask_sync OR %(sync)s::smallint IS NOT NULL)
-      AND NOT EXISTS (
-          SELECT 1 FROM {assignment} b
-          WHERE b.participant_id = a.participant_id AND b.position < a.position
-            AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.assignment_id = b.id))
-)
+SELECT a.id, e.status, e.ask_quality, e.ask_sync,
+       p.audio_check_passed IS NOT NULL AND p.training_done_at IS NOT NULL,
+       -- Every rating is stored in order, so the clip before being rated means all before are.
+       EXISTS (SELECT 1 FROM {assignment} b LEFT JOIN {rating} rb ON rb.assignment_id = b.id
+               WHERE b.participant_id = a.participant_id AND b.position = a.position - 1
+                 AND rb.id IS NULL),
+       a.media_served_at, a.playback_started_at, a.shown_at, a.played_to_end_at, s.duration,
+       r.id, r.score, r.quality, r.sync
+FROM {assignment} a
+JOIN {participant} p ON p.id = a.participant_id
+JOIN {experiment} e ON e.id = p.experiment_id
+JOIN {stimulus} s ON s.id = a.stimulus_id
+LEFT JOIN {rating} r ON r.assignment_id = a.id
+-- The clip first: a planner with stale statistics would otherwise walk all the assignments.
+WHERE a.stimulus_id = (SELECT id FROM {stimulus} WHERE token = %s) AND p.token = %s AND e.slug = %s
+""".format(**_tables())
+
+
+def rating_target(token: str | None, slug: str, clip) -> Target | None:
+    """What the rules need about `clip` of the participant with `token` in study `slug`, in one
+    query; None when the participant has no such clip (or there is no such participant)."""
+    if not token:
+        return None
+    clip = Stimulus._meta.get_field("token").get_db_prep_value(clip, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_target_sql(), [clip, token, slug])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    facts = [*row[:4], bool(row[4]), bool(row[5]), *map(_moment, row[6:10]), row[10]]
+    return Target(*facts, stored=row[11:] if row[11] is not None else None)
+
+
+def _moment(value):
+    """A datetime read by plain SQL: aware from PostgreSQL, naive (in UTC) from SQLite."""
+    if value is not None and timezone.is_naive(value):
+        return value.replace(tzinfo=datetime.UTC)
+    return value
+
+
+@functools.cache
+def _insert_sql() -> str:
+    return """
 INSERT INTO {rating} (assignment_id, score, quality, sync, played_to_end, time_on_page_ms, too_fast,
                       created_at)
-SELECT id, %(score)s, CASE WHEN ask_quality THEN %(quality)s::smallint END,
-       CASE WHEN ask_sync THEN %(sync)s::smallint END, played_to_end_at IS NOT NULL,
-       GREATEST(0, (EXTRACT(EPOCH FROM %(now)s - COALESCE(shown_at, %(now)s)) * 1000)::integer),
-       too_fast, %(now)s
-FROM target
-WHERE NOT (too_fast AND %(refuse)s)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (assignment_id) DO NOTHING
-RETURNING id""".format(**tables)
+RETURNING id""".format(**_tables())
 
 
-def _fast_insert(token: str, slug: str, clip, score: int, answers: dict) -> int | None:
-    params = {"token": token, "slug": slug, "clip": clip, "score": score, "now": timezone.now(),
-              "open": Experiment.Status.OPEN.value, "tolerance": settings.RATING_PLAY_TOLERANCE_S,
-              "refuse": too_fast_policy() == "refuse", **answers}
-    # Autocommit: the statement is its own transaction and durable once it returns.
+def _insert_rating(
+    assignment: int, answer: tuple, played: bool, on_page: int, too_fast: bool, now
+) -> int | None:
+    """One INSERT, its own transaction in autocommit (no BEGIN/COMMIT round trips); None when the
+    clip already had a rating. Inside an outer transaction it is part of that one."""
+    created = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(_fast_sql(), params)
+        cursor.execute(_insert_sql(), [assignment, *answer, played, on_page, too_fast, created])
         row = cursor.fetchone()
     return row[0] if row else None
-
-
-def _insert_once(**fields) -> Rating:
-    # In autocommit one INSERT is its own transaction, durable when it returns, without the two
-    # extra round trips of BEGIN/COMMIT. Inside an outer transaction a savepoint keeps a refused
-    # duplicate from breaking it.
-    if transaction.get_connection().in_atomic_block:
-        with transaction.atomic():
-            return Rating.objects.create(**fields)
-    return Rating.objects.create(**fields)
 
 
 def clip_for_participant(request, token) -> Stimulus:

@@ -41,8 +41,7 @@ def test_it_stores_every_answer_of_one_clip_in_one_rating(client, multi):
     assert (rating.assignment_id, rating.score, rating.quality, rating.sync) == (first.pk, 4, 2, 5)
 
 
-@pytest.mark.parametrize("fast", [True, False])
-def test_a_rating_without_an_asked_answer_is_refused_and_nothing_stored(client, multi, fast):
+def test_a_rating_without_an_asked_answer_is_refused_and_nothing_stored(client, multi):
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
     current = multi.current()
@@ -50,8 +49,24 @@ def test_a_rating_without_an_asked_answer_is_refused_and_nothing_stored(client, 
     multi.played(current)
     token = current.stimulus.token
     with pytest.raises(services.Refused, match="How well are the sound and the picture in sync"):
-        services.submit_rating(request, multi.slug, token, 4, {"quality": 3, "sync": None}, fast=fast)
+        services.submit_rating(request, multi.slug, token, 4, {"quality": 3, "sync": None})
     assert not Rating.objects.exists()
+
+
+def test_a_resend_with_other_attribute_answers_is_refused_and_the_first_kept(client, multi):
+    first = multi.current()
+    assert post(multi, first, score=4, quality=2, sync=5).status_code == 302
+
+    def resend(**answers):
+        return client.post(multi.url("rate"), {"clip": str(first.stimulus.token), "score": 4, **answers})
+
+    for other in ({"quality": 3, "sync": 5}, {"quality": 2, "sync": 1}):
+        response = resend(**other)
+        assert response.status_code == 409 and b"already rated" in response.content
+    # The very answer stored: a resend whose response was lost, answered as the first time.
+    assert resend(quality=2, sync=5).status_code == 302
+    rating = Rating.objects.get()
+    assert (rating.score, rating.quality, rating.sync) == (4, 2, 5)
 
 
 def test_a_missing_answer_through_the_page_names_the_question(client, multi):

@@ -53,6 +53,10 @@ class TrainConfig:
     delta_max: float = 10.0
     negative: str = "random"  # semi-hard negative choice: "random" or "hardest"
     reduction: str = "sum"  # triplet losses summed over anchors as in the paper, or "mean"
+    # Share of samples without an effect in each joint-training batch (triplet2, proposed). None:
+    # batches as they fall from a shuffle of the training split (its own share, ~0.5 in the
+    # synthetic benchmark); a value fixes every batch's make-up, with the same number of batches.
+    no_se_share: float | None = None
     seed: int = 0
     # Seed of a randomly initialised video trunk (None: `seed`). A benchmark fixes it across its
     # seeds, as a pre-trained trunk would be, so that all its runs share one feature cache.
@@ -69,6 +73,12 @@ class TrainConfig:
             raise ValueError(f"reduction must be 'sum' or 'mean', got {self.reduction!r}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ValueError("epochs must be >= 1 and batch_size >= 2")
+        if self.no_se_share is not None:
+            if not 0 <= self.no_se_share < 1:
+                raise ValueError(f"no_se_share must be in [0, 1), got {self.no_se_share!r}")
+            if self.variant == "triplet1" and self.no_se_share > 0:
+                raise ValueError("triplet1 trains on samples with a sound effect only: no_se_share "
+                                 "must be 0 or unset")
 
     @property
     def uses_awareness(self) -> bool:

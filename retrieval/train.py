@@ -197,6 +197,55 @@ def batches(n: int, batch_size: int, rng: np.random.Generator, rank: int = 0, wo
     return [c for c in chunks if len(c) > 1]
 
 
+class _Pool:
+    """Indices drawn in a shuffled order, reshuffled each time the pool runs out.
+
+    One draw never repeats an index (at most the pool's size): after a reshuffle in the middle of
+    a draw, the indices it already holds go to the end of the new order.
+    """
+
+    def __init__(self, index: np.ndarray, rng: np.random.Generator):
+        self.index, self.rng, self.order = index, rng, index[:0]
+
+    def take(self, count: int) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        while count > 0:
+            if not len(self.order):
+                order = self.rng.permutation(self.index)
+                held = np.isin(order, np.concatenate(parts)) if parts else np.zeros(len(order), bool)
+                self.order = np.concatenate([order[~held], order[held]])
+            parts.append(self.order[:count])
+            self.order = self.order[len(parts[-1]) :]
+            count -= len(parts[-1])
+        return np.concatenate(parts) if parts else self.index[:0]
+
+
+def mixed_batches(has_se: np.ndarray, batch_size: int, share: float, rng: np.random.Generator,
+                  rank: int = 0, world: int = 1):
+    """Batches with `round(share * batch_size)` samples without a sound effect, the rest with one.
+
+    As many full batches per rank as the split holds (`len // world // batch_size`, at least one),
+    so the number of steps per epoch does not depend on `share`. Each kind comes from its own
+    shuffled pool, reshuffled when it runs out: every sample of the smaller pool is seen in turn,
+    the other pool's samples repeat. Every rank draws the same global batches and takes its part.
+    """
+    has_se = np.asarray(has_se, bool)
+    without = round(share * batch_size)
+    pools = {True: np.flatnonzero(has_se), False: np.flatnonzero(~has_se)}
+    need = {True: batch_size - without, False: without}
+    for kind, count in need.items():
+        if count * world > len(pools[kind]):
+            raise TrainingError(f"no_se_share={share}: the split has {len(pools[kind])} samples "
+                                f"{'with' if kind else 'without'} a sound effect, a batch needs "
+                                f"{count * world}")
+    draw = {kind: _Pool(index, rng) for kind, index in pools.items()}
+    out = []
+    for _ in range(max(len(has_se) // world // batch_size, 1)):
+        parts = [draw[kind].take(need[kind] * world)[rank::world] for kind in (True, False)]
+        out.append(rng.permutation(np.concatenate(parts)))
+    return out
+
+
 def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device, workers: int = 0) -> None:
     """Set BatchNorm running statistics to the current weights' statistics over the training split.
 
@@ -291,7 +340,10 @@ def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, devi
     rng = np.random.default_rng([config.seed, 2, epoch])
     sums: dict[str, float] = {"loss": 0.0}
     stats: dict[str, float] = {}
-    index_batches = batches(len(split), config.batch_size, rng, rank, world)
+    if config.no_se_share is None:
+        index_batches = batches(len(split), config.batch_size, rng, rank, world)
+    else:
+        index_batches = mixed_batches(split.has_se, config.batch_size, config.no_se_share, rng, rank, world)
     loaded = load_batches(split, index_batches, device, workers)
     label = f"{config.variant} epoch {epoch + 1}/{config.epochs}"
     shown = tqdm(loaded, total=len(index_batches), desc=label, unit="batch", disable=not progress,

@@ -31,7 +31,9 @@ def test_it_shows_results_with_chart_and_tables_after_an_admin_login(
     # The progress table is filled in by the page's script from the progress endpoint.
     progress = page.locator("#build-progress tbody tr")
     expect(progress).to_have_count(3)  # proposed, random, controls
-    expect(progress.first).to_have_text("proposed0030")
+    # method, pending, running, done, failed, hub share: the fixture gives every clip one sound
+    cells = ["proposed", "0", "0", "3", "0", "1.00 (3 videos, 1 sound)"]
+    expect(progress.first.locator("td")).to_have_text(cells)
     page.get_by_role("link", name="Results").click()
 
     expect(page.locator("h1")).to_have_text("Results: Study study")

@@ -93,7 +93,7 @@ def test_every_button_and_link_of_change_preview_and_results_pages(
     expect(page.locator("#build-progress tbody tr").first).to_contain_text("random0020")
     hub = page.locator("#build-progress tbody tr").first.locator("td").last
     expect(hub).to_have_text(
-        re.compile(r"\d\.\d\d \(\d+ videos, \d+ sounds\)( ⚠ one sound for most videos)?$")
+        re.compile(r"\d\.\d\d \(\d+ videos?, \d+ sounds?\)( ⚠ one sound for most videos)?$")
     )
     page.get_by_role("button", name="Resume build").click()
     expect(page.locator("ul.messagelist")).to_contain_text("has nothing left to build")

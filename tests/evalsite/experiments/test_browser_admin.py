@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.evalsite.experiments.test_browser_researcher import no_horizontal_scroll
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
@@ -34,6 +36,7 @@ def test_it_shows_results_with_chart_and_tables_after_an_admin_login(
     # method, pending, running, done, failed, hub share: the fixture gives every clip one sound
     cells = ["proposed", "0", "0", "3", "0", "1.00 (3 videos, 1 sound)"]
     expect(progress.first.locator("td")).to_have_text(cells)
+    no_horizontal_scroll(page, "change-with-methods")  # the methods' inline row scrolls in its box
     page.get_by_role("link", name="Results").click()
 
     expect(page.locator("h1")).to_have_text("Results: Study study")

@@ -46,3 +46,25 @@ class RowView:
 
     def __getitem__(self, index: Any) -> Any:
         return self.base[self.index[index]]
+
+
+class MappedFile:
+    """A whole-file memory map as sent to another process: by its file, where a pickled `np.memmap`
+    is a copy of all its bytes. Unpickled, it is the same map opened again, read-only."""
+
+    def __init__(self, rows: np.memmap):
+        order = "F" if rows.flags.f_contiguous and not rows.flags.c_contiguous else "C"
+        self.args = (str(rows.filename), rows.dtype, "r", rows.offset, rows.shape, order)
+
+    def __reduce__(self):
+        return np.memmap, self.args
+
+
+def by_reference(rows: Rows) -> Rows:
+    """`rows` ready to pickle for a worker process: a memory map of a whole file (also under a
+    `RowView`) goes by its file; anything else, a slice of a map included, as it is."""
+    if isinstance(rows, RowView):
+        return RowView(by_reference(rows.base), rows.index)
+    if isinstance(rows, np.memmap) and rows.filename and rows.base is getattr(rows, "_mmap", None):
+        return MappedFile(rows)  # type: ignore[return-value]  # it unpickles as the np.memmap
+    return rows

@@ -30,7 +30,7 @@ from .inference import build_net, checkpoint_state, resolve_device
 from .losses import CrossModalLoss, margin_at
 from .metrics import detection_accuracy, gt_ranks, retrieval_scores
 from .presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from .rows import Rows, RowView
+from .rows import Rows, RowView, by_reference
 
 
 class TrainingError(RuntimeError):
@@ -108,16 +108,38 @@ class SplitBatches(torch.utils.data.Dataset):
         video = np.asarray(s.video[index]) if self.video else np.zeros(0, np.float32)
         return video, np.asarray(s.spectrograms[index], np.float32), s.has_se[index].astype(np.float32)
 
+    def __getstate__(self) -> dict:
+        # Pickled for each loader worker: memory-mapped columns go by their files, not their bytes.
+        s = self.split
+        return {"split": replace(s, video=by_reference(s.video), spectrograms=by_reference(s.spectrograms)),
+                "video": self.video}
+
+
+def loader_context():
+    """Where loader workers come from: a fork server, started once, that has imported this module.
+
+    A worker forked from the training process itself starts by running that process's after-fork
+    hooks, and inherits its sockets and the locks its other threads held: after the process had
+    used Celery, kombu's hook in each forked worker closed the inherited Redis connection by
+    reading the reply to the parent's pending BRPOP, and workers and parent hung, all waiting.
+    The fork server's process has none of that; the dataset reaches each worker pickled
+    (`SplitBatches.__getstate__`: memory maps by their files).
+    """
+    context = torch.multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
 
 def load_batches(split: TrainSplit, index_batches: list, device, workers: int = 0, video: bool = True):
     """(video, spectrograms, labels) tensors on `device`, one per index batch, in their order.
 
-    With `workers` > 0 that many forked processes read the next batches while the caller trains
-    (two batches ahead each); 0 reads each batch in this process when it is asked for.
+    With `workers` > 0 that many processes (`loader_context`) read the next batches while the
+    caller trains (two batches ahead each); 0 reads each batch in this process when it is asked for.
     """
     device = torch.device(device)
     loader = torch.utils.data.DataLoader(SplitBatches(split, video), sampler=index_batches, batch_size=None,
-                                         num_workers=workers, pin_memory=device.type == "cuda")
+                                         num_workers=workers, pin_memory=device.type == "cuda",
+                                         multiprocessing_context=loader_context() if workers else None)
     for v, spec, labels in loader:
         yield (v.to(device, non_blocking=True), spec.to(device, non_blocking=True),
                labels.to(device, non_blocking=True))

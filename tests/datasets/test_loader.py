@@ -1,6 +1,8 @@
 """Training input through the DataLoader: the same batches and the same training with worker
 processes as without, from memory-mapped and compact caches."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from retrieval.config import default_config
 from retrieval.data import load_split
 from retrieval.presets import PRESETS
 from retrieval.rows import RowView
-from retrieval.train import TrainSplit, batches, fit, load_batches
+from retrieval.train import SplitBatches, TrainSplit, batches, fit, load_batches
 
 DEMO = PRESETS["demo"]
 
@@ -18,10 +20,6 @@ def _batches(split, index_batches, workers, video=True):
     return [tuple(t.numpy() for t in b) for b in load_batches(split, index_batches, "cpu", workers, video)]
 
 
-@pytest.mark.skip(
-    reason="forked workers that decode clips hung in a full-suite run (a parent that has run ffmpeg's "
-    "decoder threads before the fork); open, see docs/datasets.md"
-)
 def test_worker_processes_read_the_batches_of_a_compact_cache_in_order(synthetic_copy):
     data = load_split(synthetic_copy, "train", DEMO, progress=False, compact=True)
     split = TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True)
@@ -49,7 +47,25 @@ def test_a_subset_of_a_memory_mapped_split_reads_its_rows_from_the_map(synthetic
     np.testing.assert_array_equal(sub.spectrograms[1], data.spectrograms[picked[1]])
 
 
-@pytest.mark.skip(reason="forked loader workers hung in full-suite runs; open, see docs/datasets.md")
+
+def test_a_memory_mapped_split_reaches_a_worker_by_its_files_not_its_bytes(synthetic_copy):
+    data = load_split(synthetic_copy, "train", DEMO, progress=False)
+    split = TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True)
+    subset = split.subset(~split.has_se)
+    for sent in (split, subset):
+        message = pickle.dumps(SplitBatches(sent))
+        assert len(message) < 10_000 < data.frames.nbytes // 100  # paths, not the frames
+        there = pickle.loads(message).split
+        rows = np.arange(len(sent))
+        np.testing.assert_array_equal(there.video[rows], sent.video[rows])
+        np.testing.assert_array_equal(there.spectrograms[rows], sent.spectrograms[rows])
+    assert isinstance(there.video, RowView) and not there.video.base.flags.writeable
+    # a slice of a map is not the file: it goes as its rows
+    sliced = pickle.loads(pickle.dumps(SplitBatches(TrainSplit(data.frames[1:3], data.spectrograms[1:3],
+                                                               data.has_se[1:3])))).split
+    np.testing.assert_array_equal(sliced.video[np.arange(2)], data.frames[1:3])
+
+
 @pytest.mark.parametrize("variant", ["proposed", "triplet1"])
 def test_training_with_loader_workers_gives_the_same_model(tmp_path, variant):
     torch.set_num_threads(1)
@@ -76,3 +92,23 @@ def test_training_with_loader_workers_gives_the_same_model(tmp_path, variant):
     (best, history, weights), (best2, history2, weights2) = runs["here"], runs["workers"]
     assert best == best2 and history == history2
     assert all(torch.equal(weights[k], weights2[k]) for k in weights)
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(120)
+def test_loader_workers_start_in_a_process_that_has_asked_the_broker(tmp_path):
+    # Forked from such a process, each worker ran kombu's after-fork hook, which closed the
+    # inherited Redis connection by waiting for the reply to the parent's pending BRPOP: the
+    # workers and the parent hung (the suite's training tests did, after its worker tests).
+    from evalsite.celery import app
+
+    app.control.inspect(timeout=0.2).query_task(["no-such-task"])
+    rng = np.random.default_rng(1)
+    split = TrainSplit(rng.normal(size=(8, 4)).astype(np.float32),
+                       rng.normal(size=(8, DEMO.freq_bins, 5)).astype(np.float32), np.arange(8) % 2 == 0)
+    index_batches = batches(len(split), 3, rng)
+    here, workers = _batches(split, index_batches, 0), _batches(split, index_batches, 2)
+    assert len(workers) == len(index_batches) == 3
+    for ours, theirs in zip(here, workers, strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(a, b)

@@ -49,6 +49,8 @@ SNR_DB = (-6.0, 6.0)  # effect level against the background around it: often qui
 LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
 SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
 SFX_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".mp3", ".opus"}
+MAX_UTTERANCES = 64  # recorded speech: utterances decoded and kept for the presenter
+MIN_UTTERANCE_SECONDS = 1.0
 MAX_SFX_CLASSES = len(PALETTE)
 MIN_EFFECT_SECONDS = 0.15  # segment labels an effect that overlaps a sample by 0.1 s
 
@@ -158,6 +160,40 @@ class FolderBank:
                 raise MediaError(f"{path}: silent sound effect")
             self._decoded[path] = wave[loud[0]:]  # the effect starts at its onset
         return self._decoded[path]
+
+
+def recorded_speech(folder, rng, log=print) -> list[np.ndarray]:
+    """The presenter's utterances from a folder of recorded speech (any audio files, searched
+    recursively): up to MAX_UTTERANCES files of at least MIN_UTTERANCE_SECONDS, drawn by `rng`,
+    decoded mono at SAMPLE_RATE. Unreadable, silent and short files are skipped and counted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: speech folder does not exist")
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS)
+    out: list[np.ndarray] = []
+    skipped = {"unreadable": 0, "silent": 0, f"shorter than {MIN_UTTERANCE_SECONDS:g} s": 0}
+    for i in rng.permutation(len(files)):
+        if len(out) == MAX_UTTERANCES:
+            break
+        try:
+            wave = decode_audio(files[i], SAMPLE_RATE)
+        except MediaError as exc:
+            log(f"speech: skipping {exc}")
+            skipped["unreadable"] += 1
+            continue
+        if not np.abs(wave).max() > 0:
+            skipped["silent"] += 1
+        elif len(wave) < MIN_UTTERANCE_SECONDS * SAMPLE_RATE:
+            skipped[f"shorter than {MIN_UTTERANCE_SECONDS:g} s"] += 1
+        else:
+            out.append(wave)
+    if not out:
+        raise DatasetError(f"{folder}: no recorded utterance of at least {MIN_UTTERANCE_SECONDS:g} s among "
+                           f"{len(files)} audio file(s) ({', '.join(sorted(SFX_EXTENSIONS))})")
+    left_out = ", ".join(f"{n} {why}" for why, n in skipped.items() if n)
+    log(f"speech: {len(out)} recorded utterances from {folder} ({len(files)} audio files"
+        + (f"; skipped {left_out})" if left_out else ")"))
+    return out
 
 
 def sfx_class(path: Path, root: Path) -> str:
@@ -290,13 +326,15 @@ def _scene(kind, rng, start, envelope, texture):
 
 def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int = 0, sfx_dir=None,
                  progress: bool = True, overwrite: bool = False, log=print, valid_days: int | None = None,
-                 test_days: int | None = None, sfx_split: str = "recording") -> Path:
+                 test_days: int | None = None, sfx_split: str = "recording", speech_dir=None) -> Path:
     """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder.
 
     The last `test_days` days go to test and the `valid_days` before them to valid (default: one
     day in six each); a large test dictionary comes from many test days, not longer ones. With
     `sfx_dir`, `sfx_split="recording"` keeps the recordings of valid and test days apart from the
-    training days' (see FolderBank); "shared" lets every day draw from all of them.
+    training days' (see FolderBank); "shared" lets every day draw from all of them. With
+    `speech_dir` the presenter speaks recorded utterances from that folder (`recorded_speech`)
+    instead of espeak-ng's.
     """
     out = Path(out_dir).resolve()
     slots = int(minutes_per_day * 60 // SLOT)
@@ -314,13 +352,16 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     if sfx_split not in ("recording", "shared"):
         raise DatasetError(f"sfx_split must be 'recording' or 'shared', got {sfx_split!r}")
     bank = FolderBank(sfx_dir, sfx_split == "recording", log) if sfx_dir else SynthBank()
+    speech_rng = np.random.default_rng([seed, 10_000])
+    speech = recorded_speech(speech_dir, speech_rng, log) if speech_dir else None
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(out, log)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.make-", dir=out.parent))
     (tmp / "pid").write_text(str(os.getpid()))
     train_days = days - valid_days - test_days
     try:
-        speech = sa.speech_pool(np.random.default_rng([seed, 10_000]), SAMPLE_RATE, log=log)
+        if speech is None:
+            speech = sa.speech_pool(speech_rng, SAMPLE_RATE, log=log)
         annotations, planned = tmp / "annotations.csv", 0
         with open(annotations, "w", newline="") as f:
             writer = csv.writer(f)
@@ -341,7 +382,8 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
             log(f"warning: {planned} effects planted but {labelled} samples labelled with one")
         os.rename(tmp / "recordings", tmp / "dataset" / "recordings")
         os.rename(annotations, tmp / "dataset" / "annotations.csv")
-        _describe(tmp / "dataset", bank, days, minutes_per_day, seed)
+        _describe(tmp / "dataset", bank, days, minutes_per_day, seed,
+                  {"recorded": str(speech_dir), "utterances": len(speech)} if speech_dir else None)
         _publish(tmp / "dataset", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -363,7 +405,7 @@ def _remove_abandoned(out: Path, log) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _describe(folder: Path, bank, days, minutes_per_day, seed) -> None:
+def _describe(folder: Path, bank, days, minutes_per_day, seed, recorded: dict | None = None) -> None:
     classes = {c: {"visual": KINDS[k % len(KINDS)], "colour": PALETTE[k % len(PALETTE)]}
                for k, c in enumerate(bank.classes)}
     info = {"generator": "retrieval.data.synth.make_dataset", "days": days,
@@ -372,5 +414,5 @@ def _describe(folder: Path, bank, days, minutes_per_day, seed) -> None:
             **({"recordings": bank.recordings()} if isinstance(bank, FolderBank) else {}),
             "recording_size": [WIDTH, HEIGHT],
             "recording_fps": FPS, "sample_rate": SAMPLE_RATE,
-            "speech": "espeak-ng" if espeak_available() else "synthetic babble"}
+            "speech": recorded or ("espeak-ng" if espeak_available() else "synthetic babble")}
     (folder / "dataset.json").write_text(json.dumps(info, indent=2))

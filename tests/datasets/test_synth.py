@@ -11,8 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from scipy.io import wavfile
 
-from retrieval.data import DatasetError, decode_video, probe, read_manifest
-from retrieval.data.synth import SLOT, make_dataset
+from retrieval.data import DatasetError, decode_audio, decode_video, probe, read_manifest
+from retrieval.data.synth import SAMPLE_RATE, SLOT, make_dataset
 from retrieval.data.synth_audio import SOUND_CLASSES
 from retrieval.presets import PRESETS
 from tests.datasets.conftest import DAYS
@@ -172,3 +172,54 @@ def test_real_folders_split_by_recording_and_say_what_they_drop(tmp_path):
     planted = list(csv.DictReader(open(out / "annotations.csv")))
     assert sum(r.has_se for r in rows) == len(planted)  # every planted effect is labelled
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bench.make-")]
+
+
+def _speech_folder(root: Path) -> Path:
+    """'Recorded speech' as a folder has it: tones at 1234 Hz standing in for utterances (so that
+    the presenter's voice can be found in the recordings), one too short, one silent, one broken."""
+    from retrieval.data.media import write_wav
+
+    sr = 16_000
+    root.mkdir()
+    for k, seconds in enumerate((1.5, 2.0, 2.5)):
+        t = np.arange(int(seconds * sr)) / sr
+        write_wav(root / f"prompt-{k}.wav", (0.3 * np.sin(2 * np.pi * 1234 * t)).astype(np.float32), sr)
+    write_wav(root / "short.wav", np.full(sr // 2, 0.3, np.float32), sr)
+    write_wav(root / "silent.wav", np.zeros(2 * sr, np.float32), sr)
+    (root / "broken.wav").write_bytes(b"RIFF not really a wave")
+    return root
+
+
+def _tone_share(dataset: Path, hz: float = 1234) -> float:
+    """Share of the first day's audio energy within 20 Hz of `hz`."""
+    wave = decode_audio(dataset / "recordings" / "day-01" / "broadcast.mp4", SAMPLE_RATE)
+    power = np.abs(np.fft.rfft(wave)) ** 2
+    freqs = np.fft.rfftfreq(len(wave), 1 / SAMPLE_RATE)
+    return float(power[np.abs(freqs - hz) < 20].sum() / power.sum())
+
+
+def test_the_presenter_speaks_recorded_utterances_from_a_folder(tmp_path):
+    said = []
+    folder = _speech_folder(tmp_path / "speech")
+    out = make_dataset(tmp_path / "spoken", days=3, minutes_per_day=0.5, seed=3, speech_dir=folder,
+                       progress=False, log=said.append)
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["speech"] == {"recorded": str(folder), "utterances": 3}
+    text = "\n".join(said)
+    assert "speech: 3 recorded utterances from" in text
+    assert "skipped 1 unreadable, 1 silent, 1 shorter than 1 s" in text and "broken.wav" in text
+    default = make_dataset(tmp_path / "espeak", days=3, minutes_per_day=0.5, seed=3, progress=False)
+    spoken, espeak = _tone_share(out), _tone_share(default)
+    assert spoken > 10 * espeak, (spoken, espeak)  # the folder's voice is in the soundtrack
+
+
+def test_it_refuses_a_speech_folder_without_a_usable_utterance_and_creates_nothing(tmp_path):
+    with pytest.raises(DatasetError, match="speech folder does not exist"):
+        make_dataset(tmp_path / "x", days=3, speech_dir=tmp_path / "nowhere", progress=False)
+    folder = _speech_folder(tmp_path / "speech")
+    for f in folder.glob("prompt-*.wav"):
+        f.unlink()
+    with pytest.raises(CommandError, match=r"no recorded utterance of at least 1 s among 3 audio file"):
+        call_command("make_dataset", str(tmp_path / "x"), "--days", "3", "--speech", str(folder),
+                     "--no-progress")
+    assert not (tmp_path / "x").exists() and not list(tmp_path.glob(".x.make-*"))

@@ -26,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--sfx-split", choices=("recording", "shared"), default="recording",
                             help="recording: valid/test days use effect recordings never used in "
                                  "training (default); shared: every day draws from all")
+        parser.add_argument("--speech", default=None,
+                            help="folder of recorded speech for the presenter (default: espeak-ng)")
         parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -35,7 +37,7 @@ class Command(BaseCommand):
             out = make_dataset(o["out"], days=o["days"], minutes_per_day=o["minutes_per_day"], seed=o["seed"],
                                sfx_dir=o["sfx"], progress=not o["no_progress"], overwrite=o["overwrite"],
                                valid_days=o["valid_days"], test_days=o["test_days"],
-                               sfx_split=o["sfx_split"],
+                               sfx_split=o["sfx_split"], speech_dir=o["speech"],
                                log=lambda msg: self.stderr.write(msg))
         except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None

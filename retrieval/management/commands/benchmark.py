@@ -23,7 +23,8 @@ class Command(BaseCommand):
         source.add_argument("--data", type=Path, help="dataset directory (manifest.csv)")
         source.add_argument("--generate", nargs="*", metavar="KEY=VALUE",
                             help="generate the dataset into OUT/dataset with make_dataset's settings "
-                                 "(days=38 valid_days=2 test_days=28 minutes_per_day=4 seed=0 sfx_dir=DIR)")
+                                 "(days=38 valid_days=2 test_days=28 minutes_per_day=4 seed=0 sfx_dir=DIR "
+                                 "speech_dir=DIR)")
         parser.add_argument("--out", required=True, type=Path, help="folder for runs and results")
         parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
         parser.add_argument("--seeds", type=int, default=5, help="number of seeds (default 5)")

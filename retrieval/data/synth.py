@@ -171,7 +171,8 @@ def recorded_speech(folder, rng, log=print) -> list[np.ndarray]:
         raise DatasetError(f"{folder}: speech folder does not exist")
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS)
     out: list[np.ndarray] = []
-    skipped = {"unreadable": 0, "silent": 0, f"shorter than {MIN_UTTERANCE_SECONDS:g} s": 0}
+    short = f"shorter than {MIN_UTTERANCE_SECONDS:g} s"
+    skipped = {"unreadable": 0, "silent": 0, short: 0}
     for i in rng.permutation(len(files)):
         if len(out) == MAX_UTTERANCES:
             break
@@ -184,7 +185,7 @@ def recorded_speech(folder, rng, log=print) -> list[np.ndarray]:
         if not np.abs(wave).max() > 0:
             skipped["silent"] += 1
         elif len(wave) < MIN_UTTERANCE_SECONDS * SAMPLE_RATE:
-            skipped[f"shorter than {MIN_UTTERANCE_SECONDS:g} s"] += 1
+            skipped[short] += 1
         else:
             out.append(wave)
     if not out:
@@ -353,15 +354,14 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
         raise DatasetError(f"sfx_split must be 'recording' or 'shared', got {sfx_split!r}")
     bank = FolderBank(sfx_dir, sfx_split == "recording", log) if sfx_dir else SynthBank()
     speech_rng = np.random.default_rng([seed, 10_000])
-    speech = recorded_speech(speech_dir, speech_rng, log) if speech_dir else None
+    speech = (recorded_speech(speech_dir, speech_rng, log) if speech_dir
+              else sa.speech_pool(speech_rng, SAMPLE_RATE, log=log))
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(out, log)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.make-", dir=out.parent))
     (tmp / "pid").write_text(str(os.getpid()))
     train_days = days - valid_days - test_days
     try:
-        if speech is None:
-            speech = sa.speech_pool(speech_rng, SAMPLE_RATE, log=log)
         annotations, planned = tmp / "annotations.csv", 0
         with open(annotations, "w", newline="") as f:
             writer = csv.writer(f)

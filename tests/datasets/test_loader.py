@@ -47,7 +47,6 @@ def test_a_subset_of_a_memory_mapped_split_reads_its_rows_from_the_map(synthetic
     np.testing.assert_array_equal(sub.spectrograms[1], data.spectrograms[picked[1]])
 
 
-
 def test_a_memory_mapped_split_reaches_a_worker_by_its_files_not_its_bytes(synthetic_copy):
     data = load_split(synthetic_copy, "train", DEMO, progress=False)
     split = TrainSplit(data.frames, data.spectrograms, data.has_se, video_is_frames=True)
@@ -96,7 +95,7 @@ def test_training_with_loader_workers_gives_the_same_model(tmp_path, variant):
 
 @pytest.mark.redis
 @pytest.mark.timeout(120)
-def test_loader_workers_start_in_a_process_that_has_asked_the_broker(tmp_path):
+def test_loader_workers_start_in_a_process_that_has_asked_the_broker():
     # Forked from such a process, each worker ran kombu's after-fork hook, which closed the
     # inherited Redis connection by waiting for the reply to the parent's pending BRPOP: the
     # workers and the parent hung (the suite's training tests did, after its worker tests).

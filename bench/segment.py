@@ -8,7 +8,9 @@ that a dataset needs), and an annotation file with one 1 s effect a minute. `man
 runs on them as a child process: its peak RSS is the kernel's (os.wait4's ru_maxrss), and the
 RSS sampled every second gives the peak over the first and the second half of the run, so that
 growth shows. Reference: the first (shortest) duration; memory bounded means a peak ratio of
-about 1.0x while the wall time grows with the duration.
+about 1.0x while the wall time grows with the duration. `--keep` leaves the recordings, and a
+later run with `--reuse` cuts them again instead of making them anew (a 24-hour one takes
+ffmpeg about 20 minutes here).
 
 Then the feature cache (retrieval.data.cache) of the 64 s test source for the demo and paper
 presets, full and compact (float16 spectrograms, frames decoded from the clips at load time): its
@@ -47,6 +49,17 @@ def make_recording(path: Path, seconds: float, size: str, fps: int) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start
+
+
+def has_recordings(recs: Path, seconds: float) -> bool:
+    """Whether recs holds the three recordings, the long one `seconds` long (to a frame)."""
+    from media import MediaError, probe
+
+    lengths = {"day1/long.mp4": seconds, "day2/short.mp4": SHORT_SECONDS, "day3/short.mp4": SHORT_SECONDS}
+    try:
+        return all(abs(probe(recs / rel).duration - want) < 0.1 for rel, want in lengths.items())
+    except MediaError:
+        return False
 
 
 def write_annotations(path: Path, recordings: dict[str, float]) -> int:
@@ -213,18 +226,24 @@ def main():
     parser.add_argument("--work", type=Path, default=Path("/work/data/bench/segment"))
     parser.add_argument("--no-cache", action="store_true", help="skip the cache sizes")
     parser.add_argument("--keep", action="store_true", help="keep the recordings and datasets")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use recordings of the right length already in --work (from a run with --keep)")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsite.settings")
     os.environ.setdefault("DEBUG", "true")  # the command needs no secret key
     results = []
     for hours in args.hours:
         work = args.work / f"{hours:g}h"
-        shutil.rmtree(work, ignore_errors=True)
         recs = work / "recordings"
         seconds = hours * 3600
-        made = make_recording(recs / "day1" / "long.mp4", seconds, args.size, args.fps)
-        for day in ("day2", "day3"):
-            make_recording(recs / day / "short.mp4", SHORT_SECONDS, args.size, args.fps)
+        if args.reuse and has_recordings(recs, seconds):
+            print(f"{hours:g} h: reusing the recordings in {recs}", flush=True)
+            shutil.rmtree(work / "dataset", ignore_errors=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+            make_recording(recs / "day1" / "long.mp4", seconds, args.size, args.fps)
+            for day in ("day2", "day3"):
+                make_recording(recs / day / "short.mp4", SHORT_SECONDS, args.size, args.fps)
         notes = write_annotations(
             work / "annotations.csv",
             {"day1/long.mp4": seconds, "day2/short.mp4": SHORT_SECONDS, "day3/short.mp4": SHORT_SECONDS},
@@ -233,7 +252,6 @@ def main():
         res = run_segment(recs, work / "annotations.csv", work / "dataset")
         res.update(
             hours=hours,
-            made=made,
             annotations=notes,
             load=(load_before, os.getloadavg()),
             recording=(recs / "day1" / "long.mp4").stat().st_size,

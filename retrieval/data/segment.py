@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import tempfile
-from collections import defaultdict
-from contextlib import contextmanager
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from .media import Mp4Writer, write_wav
 MEDIA_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".flv",
                     ".wmv", ".3gp"}
 ANNOTATION_COLUMNS = ("recording", "start", "end", "class")
+WAIT_LIMIT_S = 10.0  # video read ahead while audio is sought, beyond which the audio is read apart
 
 
 @dataclass(frozen=True)
@@ -254,73 +256,94 @@ def cut_recording(path: Path, intervals: list[Interval], out: Path, source: str,
 
 
 def _cut_video(path, info, windows, targets, sample_rate) -> None:
-    """One decoding pass over the recording; each window is written as soon as its frames are in."""
-    audio = AudioCursor(path, sample_rate)
+    """One pass over the recording; each window is written as soon as its frames are in."""
     rate = info.fps or 25
     open_: dict[int, Mp4Writer] = {}  # window index -> writer
     done = 0
-    with av.open(str(path)) as c, _closing(audio, open_):
-        stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
-        zero = origin(c)
-        try:
-            for frame in c.decode(stream):
-                t = frame.time - zero if frame.time is not None else 0.0
-                while done < len(windows) and windows[done][1] <= t + 1e-6:
-                    _finish(done, open_, windows, targets, audio, sample_rate)
-                    done += 1
-                for k in range(done, len(windows)):
-                    s, e = windows[k]
-                    if s > t + 1e-6:
-                        break
-                    if k not in open_:
-                        open_[k] = Mp4Writer(targets[k], frame.width, frame.height, rate, sample_rate)
-                    open_[k].add_frame(frame, pts=max(0, round((t - s) * rate)))
-        except av.FFmpegError as e:
-            raise MediaError(f"{path}: cannot decode video ({e})") from None
+    with closing(RecordingReader(path, sample_rate)) as recording, _closing(open_):
+        for frame, t in recording.frames():
+            while done < len(windows) and windows[done][1] <= t + 1e-6:
+                _finish(done, open_, windows, targets, recording, sample_rate)
+                done += 1
+            for k in range(done, len(windows)):
+                s, e = windows[k]
+                if s > t + 1e-6:
+                    break
+                if k not in open_:
+                    open_[k] = Mp4Writer(targets[k], frame.width, frame.height, rate, sample_rate)
+                open_[k].add_frame(frame, pts=max(0, round((t - s) * rate)))
         for k in range(done, len(windows)):
-            _finish(k, open_, windows, targets, audio, sample_rate)
+            _finish(k, open_, windows, targets, recording, sample_rate)
 
 
 @contextmanager
-def _closing(audio, writers):
+def _closing(writers):
     try:
         yield
     finally:
-        audio.close()
         for w in writers.values():
             w.container.close()
 
 
-def _finish(k, open_, windows, targets, audio, sample_rate) -> None:
+def _finish(k, open_, windows, targets, recording, sample_rate) -> None:
     writer = open_.pop(k, None)
     if writer is None:
         s, e = windows[k]
-        raise MediaError(f"{audio.path}: no video frames between {s:.2f} and {e:.2f} s")
+        raise MediaError(f"{recording.path}: no video frames between {s:.2f} and {e:.2f} s")
     s, e = windows[k]
-    wave = audio.take(round(s * sample_rate), round((e - s) * sample_rate))
+    wave = recording.take(round(s * sample_rate), round((e - s) * sample_rate))
     writer.set_audio(wave)
     writer.close()
     write_wav(targets[k].with_suffix(".wav"), wave, sample_rate)
 
 
-class AudioCursor:
-    """Streams a recording's audio as mono float32, keeping only what later windows still need."""
+class RecordingReader:
+    """Streams a recording in one demuxing pass: its video frames in order, its audio as mono float32.
+
+    Both streams come from one opened container, so FFmpeg holds the file's index (for an MP4, the
+    sample tables of the whole recording) once. A packet of one stream read while the other is
+    wanted waits: video packets still compressed, audio decoded, keeping only what later windows
+    need. How much waits depends on how the file interleaves its streams: FFmpeg's MP4 reader
+    returns samples in time order, other readers in file order. When more than `WAIT_LIMIT_S` of
+    video has piled up while audio is sought (a file that stores its streams far apart), the audio
+    gets a container of its own, decoded again from the start up to where the first one was.
+    """
 
     def __init__(self, path, sample_rate: int):
         self.path, self.rate = path, sample_rate
         self._container = av.open(str(path))
-        self._frames = self._container.decode(self._container.streams.audio[0])
+        self._video = self._container.streams.video[0]
+        self._video.thread_type = "AUTO"
+        self._audio = self._container.streams.audio[0]
+        self._zero = origin(self._container)
+        self._packets: Iterator[av.Packet] = self._container.demux(self._video, self._audio)
+        self._waiting: deque[av.Packet] = deque()  # video packets read while audio was wanted
+        self._own_audio: av.container.InputContainer | None = None  # once the streams lie far apart
+        self._audio_packets: Iterator[av.Packet] | None = None
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         self._chunks: list[np.ndarray] = []
         self._have = 0  # samples in _chunks
         self._base = 0  # sample index of the first buffered sample
-        self._skip = 0  # samples still to drop (encoder priming before time 0)
-        self._started = self._ended = False
+        self._made = 0  # samples made so far
+        self._skip = 0  # samples still to drop (encoder priming before time 0, or made before)
+        self._started = self._video_ended = self._audio_ended = False
+
+    def frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
+        """The video frames with their time in seconds from the recording's start."""
+        while self._waiting or self._read(video=True):
+            if not self._waiting:
+                continue
+            try:
+                frames = self._video.decode(self._waiting.popleft())
+            except av.FFmpegError as e:
+                raise MediaError(f"{self.path}: cannot decode video ({e})") from None
+            for frame in frames:
+                yield frame, (frame.time - self._zero if frame.time is not None else 0.0)
 
     def take(self, start: int, n: int) -> np.ndarray:
-        while self._base + self._have < start + n and not self._ended:
-            self._pull()
+        """Samples [start, start + n) at the reader's rate; windows must come in order."""
+        while self._base + self._have < start + n and self._read(video=False):
+            pass
         buf = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
         lo = start - self._base
         if lo < 0:
@@ -333,38 +356,97 @@ class AudioCursor:
         self._chunks, self._have, self._base = [buf[lo:]], len(buf) - lo, start
         return np.pad(out, (0, n - len(out)))
 
-    def close(self) -> None:
-        self._ended = True
-        self._container.close()
+    @property
+    def separate_audio(self) -> bool:
+        """Whether the audio has a container of its own (the streams lie far apart in the file)."""
+        return self._own_audio is not None
 
-    def _pull(self) -> None:
+    def close(self) -> None:
+        self._video_ended = self._audio_ended = True
+        self._container.close()
+        if self._own_audio is not None:
+            self._own_audio.close()
+
+    def _read(self, video: bool) -> bool:
+        """Reads one packet toward the wanted stream; False once that stream has ended."""
+        if not (video or self.separate_audio or self._audio_ended) and self.waiting_seconds() > WAIT_LIMIT_S:
+            self._separate()
+        if not video and self._audio_packets is not None:  # audio from its own container
+            if self._audio_ended:
+                return False
+            packet = self._next(self._audio_packets)
+            if packet is None:
+                self._end_audio()
+            else:
+                self._decode_audio(packet)
+            return packet is not None
+        if self._video_ended:
+            return False
+        packet = self._next(self._packets)
+        if packet is None:
+            self._video_ended = True
+            if self._audio_packets is None:
+                self._end_audio()
+        elif packet.stream.index == self._video.index:
+            self._waiting.append(packet)
+        else:
+            self._decode_audio(packet)
+        return packet is not None
+
+    def waiting_seconds(self) -> float:
+        """Seconds of video read but not yet decoded (what waits while audio is sought)."""
+        if not self._waiting:
+            return 0.0
+        first, last = (p.dts if p.dts is not None else p.pts for p in (self._waiting[0], self._waiting[-1]))
+        if first is None or last is None:
+            return 0.0
+        return float((last - first) * (self._video.time_base or 0))
+
+    def _separate(self) -> None:
+        """Audio from a container of its own; the first one's demuxing goes on with video alone."""
+        self._packets = self._container.demux(self._video)
+        self._own_audio = av.open(str(self.path))
+        self._audio = self._own_audio.streams.audio[0]
+        self._audio_packets = self._own_audio.demux(self._audio)
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
+        self._started, self._skip = False, self._made  # the same samples come again: drop them
+
+    def _next(self, packets: Iterator[av.Packet]) -> av.Packet | None:
         try:
-            frame = next(self._frames)
+            return next(packets)
         except StopIteration:
-            self._add(self._resampler.resample(None))
-            self.close()
-            return
+            return None
+        except av.FFmpegError as e:
+            raise MediaError(f"{self.path}: cannot read ({e})") from None
+
+    def _decode_audio(self, packet: av.Packet) -> None:
+        try:
+            frames = self._audio.decode(packet)
         except av.FFmpegError as e:
             raise MediaError(f"{self.path}: cannot decode audio ({e})") from None
-        if not self._started:
-            # a stream that starts late, or early with encoder priming, is aligned on its timestamp
-            self._started = True
-            t = frame.time - origin(self._container) if frame.time is not None else 0.0
-            lead = round(t * self.rate)
-            self._add_array(np.zeros(max(lead, 0), np.float32))
-            self._skip = max(-lead, 0)
-        self._add(self._resampler.resample(frame))
+        for frame in frames:
+            if not self._started:
+                # a stream that starts late, or early with encoder priming, is aligned on its timestamp
+                self._started = True
+                lead = round((frame.time - self._zero if frame.time is not None else 0.0) * self.rate)
+                self._add_array(np.zeros(max(lead, 0), np.float32))
+                self._skip += max(-lead, 0)
+            self._add(self._resampler.resample(frame))
+
+    def _end_audio(self) -> None:
+        self._add(self._resampler.resample(None))
+        self._audio_ended = True
 
     def _add(self, frames) -> None:
         for f in frames:
-            data = f.to_ndarray().reshape(-1)
-            if self._skip:
-                data, self._skip = data[self._skip:], max(0, self._skip - len(data))
-            self._add_array(data)
+            self._add_array(f.to_ndarray().reshape(-1))
 
     def _add_array(self, data: np.ndarray) -> None:
+        if self._skip:
+            data, self._skip = data[self._skip:], max(0, self._skip - len(data))
         self._chunks.append(data)
         self._have += len(data)
+        self._made += len(data)
 
 
 def _publish(tmp: Path, out: Path) -> None:

@@ -2,14 +2,17 @@
 
 import io
 import shutil
+from contextlib import closing
+from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from scipy.io import wavfile
 
 from retrieval.data import DatasetError, MediaError, decode_audio, decode_video, probe, read_manifest
-from retrieval.data.segment import segment
+from retrieval.data.segment import WAIT_LIMIT_S, RecordingReader, segment
 from retrieval.presets import Preset
 from tests.datasets.helpers import make_recording, read_index, tone
 
@@ -199,3 +202,77 @@ def test_it_keeps_recordings_with_the_same_name_apart(small):
     assert [r.clip_id for r in rows] == ["day1-rec-mkv-00000", "day1-rec-mp4-00000", "day2-rec-00000",
                                          "day3-rec-00000"]
     assert [r.has_se for r in rows] == [True, False, False, False]
+
+
+def store_apart(src: Path, dst: Path) -> Path:
+    """A copy of `src` (the same packets) that writes every video packet before the first audio one."""
+    # a muxer holds packets back to interleave them, up to max_interleave_delta (10 s): 1 us writes at once
+    with av.open(str(src)) as i, av.open(str(dst), "w", options={"max_interleave_delta": "1"}) as o:
+        pairs = [(s, o.add_stream_from_template(s)) for s in (i.streams.video[0], i.streams.audio[0])]
+        for stream, out in pairs:
+            i.seek(0)
+            for packet in i.demux(stream):
+                if packet.size:  # not the flushing packet at the end
+                    packet.stream = out
+                    o.mux(packet)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    """20 s recordings as ffmpeg interleaves them, and the same packets stored apart."""
+    root = tmp_path_factory.mktemp("layouts")
+    made = {}
+    for suffix in (".mp4", ".mkv"):
+        made[suffix] = make_recording(root / f"show{suffix}", 20.0, fps=25, size=(64, 36))
+        made[f"apart{suffix}"] = store_apart(made[suffix], root / f"apart{suffix}")
+    return made
+
+
+def read_like_segment(path, count=3, seconds=6.4, rate=48_000):
+    """Reads as segment does (a window's sound once its frames are in): frame times, the windows'
+    sound, the most seconds of video that waited, and whether the sound was read apart."""
+    times, waves, most, n = [], [], 0.0, round(seconds * rate)
+    with closing(RecordingReader(path, rate)) as reader:
+        for _, t in reader.frames():
+            while len(waves) < count and (len(waves) + 1) * seconds <= t + 1e-6:
+                waves.append(reader.take(len(waves) * n, n))
+                most = max(most, reader.waiting_seconds())
+            times.append(round(t, 3))
+        return times, waves, most, reader.separate_audio
+
+
+@pytest.mark.parametrize("name", [".mp4", ".mkv", "apart.mp4"])
+def test_it_reads_picture_and_sound_in_one_pass(layouts, name, monkeypatch):
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **kw: opened.append(a[0]) or real_open(*a, **kw))
+    times, waves, most, apart = read_like_segment(layouts[name])
+    assert opened == [str(layouts[name])] and not apart  # FFmpeg's MP4 reader reorders by time itself
+    assert times == [round(k / 25, 3) for k in range(500)] and most < 1.0
+    expected = tone(np.arange(307_200) / 48_000)
+    assert np.corrcoef(waves[0][2400:], expected[2400:])[0, 1] > 0.99
+
+
+def test_it_reads_the_sound_apart_when_a_file_stores_the_streams_far_apart(layouts):
+    times, waves, most, apart = read_like_segment(layouts["apart.mkv"])
+    assert apart and most <= WAIT_LIMIT_S + 0.1  # Matroska is read in file order: all the video first
+    ref_times, ref_waves, _, _ = read_like_segment(layouts[".mkv"])
+    assert times == ref_times and len(waves) == 3
+    for wave, ref in zip(waves, ref_waves, strict=True):
+        np.testing.assert_array_equal(wave, ref)
+
+
+def test_it_cuts_a_recording_stored_apart_like_an_interleaved_one(layouts, tmp_path):
+    root = tmp_path / "rec"
+    (root / "day1").mkdir(parents=True)
+    shutil.copy(layouts["apart.mkv"], root / "day1" / "show.mkv")
+    for day in ("day2", "day3"):
+        make_recording(root / day / "rec.mp4", 7.0, size=(64, 36))
+    (tmp_path / "ann.csv").write_text("recording,start,end,class\n")
+    segment(root, tmp_path / "ann.csv", tmp_path / "out", progress=False)
+    row = read_manifest(tmp_path / "out")[1]  # 6.4 s .. 12.8 s
+    frames = decode_video(row.video, Preset("t", frames=4, size=32))
+    assert [read_index(f) for f in frames] == [160, 165, 170, 175]
+    expected = tone(6.4 + np.arange(307_200) / 48_000)
+    assert np.corrcoef(wavfile.read(row.audio)[1][2400:] / 32767, expected[2400:])[0, 1] > 0.99

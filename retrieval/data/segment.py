@@ -361,6 +361,15 @@ class RecordingReader:
         """Whether the audio has a container of its own (the streams lie far apart in the file)."""
         return self._own_audio is not None
 
+    def waiting_seconds(self) -> float:
+        """Seconds of video read but not yet decoded (what waits while audio is sought)."""
+        if not self._waiting:
+            return 0.0
+        first, last = (p.dts if p.dts is not None else p.pts for p in (self._waiting[0], self._waiting[-1]))
+        if first is None or last is None:
+            return 0.0
+        return float((last - first) * (self._video.time_base or 0))
+
     def close(self) -> None:
         self._video_ended = self._audio_ended = True
         self._container.close()
@@ -392,15 +401,6 @@ class RecordingReader:
         else:
             self._decode_audio(packet)
         return packet is not None
-
-    def waiting_seconds(self) -> float:
-        """Seconds of video read but not yet decoded (what waits while audio is sought)."""
-        if not self._waiting:
-            return 0.0
-        first, last = (p.dts if p.dts is not None else p.pts for p in (self._waiting[0], self._waiting[-1]))
-        if first is None or last is None:
-            return 0.0
-        return float((last - first) * (self._video.time_base or 0))
 
     def _separate(self) -> None:
         """Audio from a container of its own; the first one's demuxing goes on with video alone."""

@@ -128,6 +128,7 @@ def database_config() -> dj_database_url.DBConfig:
         config["CONN_MAX_AGE"] = 0
         # A file, not memory, so that worker processes started by tests see the test data.
         config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+        VAR_DIR.mkdir(exist_ok=True)  # SQLite makes the file but not its folder (a fresh clone has none)
     return config
 
 

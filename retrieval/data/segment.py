@@ -12,12 +12,14 @@ Sources sorted by name go to train, then valid, then test (the last ones).
 
 import csv
 import math
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -143,11 +145,17 @@ def _overlap_error(path, items: list[Interval]) -> str | None:
 def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, hop: float | None = None,
             sample_rate: int = 48_000, split_by: str = "source", valid_sources: int = 1,
             test_sources: int = 1, min_overlap: float = 0.1, skip_bad: bool = False, overwrite: bool = False,
-            progress: bool = True) -> SegmentReport:
-    """Builds the dataset in a temporary folder beside `out_dir`, renamed into place when complete."""
+            progress: bool = True, jobs: int = 1) -> SegmentReport:
+    """Builds the dataset in a temporary folder beside `out_dir`, renamed into place when complete.
+
+    `jobs` > 1 cuts that many recordings at a time, each in a process of its own (one core each);
+    the dataset is the same as with one.
+    """
     hop = clip_seconds if hop is None else hop
     if clip_seconds <= 0 or hop <= 0:
         raise DatasetError(f"clip length and hop must be positive (got {clip_seconds}, {hop})")
+    if jobs < 1:
+        raise DatasetError(f"jobs must be at least 1 (got {jobs})")
     out = Path(out_dir).resolve()
     if out.exists() and not overwrite:
         raise DatasetError(f"{out}: already exists (choose another folder, or --overwrite to replace it)")
@@ -161,17 +169,20 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     report = SegmentReport(out=out)
     try:
         rows, prefixes = [], _prefixes(recordings)
-        for rel, path in tqdm(recordings.items(), desc="segmenting", unit="recording", disable=not progress):
-            try:
-                if rel in errors:
-                    raise DatasetError(errors[rel])
-                rows += cut_recording(path, intervals.get(rel, []), tmp, sources[rel], "", clip_seconds, hop,
-                                      sample_rate, min_overlap, prefixes[rel])
-                report.recordings += 1
-            except (DatasetError, MediaError) as e:
-                if not skip_bad:
-                    raise
-                report.skipped.append(str(e))
+        cuts = {rel: (path, intervals.get(rel, []), tmp, sources[rel], "", clip_seconds, hop, sample_rate,
+                      min_overlap, prefixes[rel]) for rel, path in recordings.items() if rel not in errors}
+        with closing(_cut_all(cuts, jobs)) as results:
+            for rel in tqdm(recordings, desc="segmenting", unit="recording", disable=not progress):
+                try:
+                    cut = DatasetError(errors[rel]) if rel in errors else next(results)
+                    if isinstance(cut, Exception):
+                        raise cut
+                    rows += cut
+                    report.recordings += 1
+                except (DatasetError, MediaError) as e:
+                    if not skip_bad:
+                        raise
+                    report.skipped.append(str(e))
         if not rows:
             raise DatasetError(f"{recordings_dir}: no samples could be cut")
         # splits among the sources that gave samples, so skipped ones leave no split empty
@@ -186,6 +197,32 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     for split in ("train", "valid", "test"):
         report.splits[split] = sorted({r.source for r in rows if r.split == split})
     return report
+
+
+def _cut_all(cuts: dict[str, tuple], jobs: int) -> Generator[list[ManifestRow] | DatasetError | MediaError]:
+    """cut_recording's rows, or the error that stopped it, for each recording in `cuts`, in order.
+
+    With `jobs` > 1 the recordings are cut in processes from a fork server (a fork of this process
+    would inherit its sockets and the locks its threads hold). Closing the generator cancels what
+    has not started and waits for what has, so that nothing still writes into the dataset's folder.
+    """
+    if jobs == 1:
+        for args in cuts.values():
+            try:
+                yield cut_recording(*args)
+            except (DatasetError, MediaError) as e:
+                yield e
+        return
+    pool = ProcessPoolExecutor(min(jobs, len(cuts)), mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        futures = [pool.submit(cut_recording, *args) for args in cuts.values()]
+        for future in futures:
+            try:
+                yield future.result()
+            except (DatasetError, MediaError) as e:
+                yield e
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _source(rel: str, split_by: str) -> str:

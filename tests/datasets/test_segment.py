@@ -186,7 +186,7 @@ def test_it_runs_as_a_management_command(small):
     (small.parent / "ann.csv").write_text("recording,start,end,class\nday1/rec.mp4,1,2,boom\n")
     out = io.StringIO()
     call_command("segment", "--recordings", str(small), "--annotations", str(small.parent / "ann.csv"),
-                 "--out", str(small.parent / "out"), "--no-progress", stdout=out)
+                 "--out", str(small.parent / "out"), "--no-progress", "--jobs", "2", stdout=out)
     assert "3 samples (1 with a sound effect) from 3 recording(s)" in out.getvalue()
     assert "  test: day3" in out.getvalue()
     (small.parent / "ann.csv").write_text("recording,start,end,class\nday1/rec.mp4,9,10,boom\n")
@@ -276,3 +276,32 @@ def test_it_cuts_a_recording_stored_apart_like_an_interleaved_one(layouts, tmp_p
     assert [read_index(f) for f in frames] == [160, 165, 170, 175]
     expected = tone(6.4 + np.arange(307_200) / 48_000)
     assert np.corrcoef(wavfile.read(row.audio)[1][2400:] / 32767, expected[2400:])[0, 1] > 0.99
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "clips").glob("*.wav"))}
+
+
+def test_it_cuts_recordings_in_parallel_into_the_same_dataset(recordings, dataset, tmp_path):
+    out, _ = dataset
+    report = segment(recordings, recordings.parent / "annotations.csv", tmp_path / "ds", jobs=2,
+                     progress=False)
+    assert summary(read_manifest(tmp_path / "ds")) == EXPECTED and report.samples == 6
+    assert files(tmp_path / "ds") == files(out)  # the same sound, sample for sample
+    frames = decode_video(read_manifest(tmp_path / "ds")[1].video, Preset("t", frames=4, size=32))
+    assert [read_index(f) for f in frames] == [192, 198, 204, 210]
+
+
+def test_it_skips_or_stops_at_a_bad_recording_in_parallel_as_in_one_process(small):
+    for day in ("day4", "day5"):
+        make_recording(small / day / "rec.mp4", 7.0, size=(64, 36))
+    (small / "day2" / "rec.mp4").write_bytes(b"\x00garbage" * 1000)
+    for jobs in (1, 3):
+        with pytest.raises(MediaError, match=r"day2/rec.mp4: not a readable media file"):
+            run(small, "", jobs=jobs)
+        assert_nothing_left(small)  # the processes still cutting were waited for before the clean-up
+    report = run(small, "day3/rec.mp4,1,2,boom\nday3/rec.mp4,1.5,2.5,pop\n", skip_bad=True, jobs=3)
+    assert (report.samples, report.recordings, len(report.skipped)) == (3, 3, 2)
+    assert "day2/rec.mp4: not a readable media file" in report.skipped[0] and "overlap" in report.skipped[1]
+    with pytest.raises(DatasetError, match=r"jobs must be at least 1 \(got 0\)"):
+        run(small, "", jobs=0)

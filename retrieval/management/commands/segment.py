@@ -24,6 +24,8 @@ class Command(BaseCommand):
                             help="seconds an effect must overlap a sample to label it (default 0.1)")
         parser.add_argument("--skip-bad", action="store_true", help="skip (and count) bad recordings")
         parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
+        parser.add_argument("--jobs", type=int, default=1,
+                            help="recordings cut at a time, a process (about one core) each (default 1)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **o):
@@ -32,7 +34,7 @@ class Command(BaseCommand):
                 o["recordings"], o["annotations"], o["out"], clip_seconds=o["clip_seconds"], hop=o["hop"],
                 sample_rate=o["sample_rate"], split_by=o["split_by"], valid_sources=o["valid_sources"],
                 test_sources=o["test_sources"], min_overlap=o["min_overlap"], skip_bad=o["skip_bad"],
-                overwrite=o["overwrite"], progress=not o["no_progress"],
+                overwrite=o["overwrite"], progress=not o["no_progress"], jobs=o["jobs"],
             )
         except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None

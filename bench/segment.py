@@ -1,6 +1,7 @@
 """`manage.py segment` over long recordings: wall time, peak memory, clips, disk; and the cache's size.
 
     .venv/bin/python bench/segment.py [--hours 1 4] [--size 160x120] [--fps 25] [--work /work/data/bench]
+                                      [--parallel 2 [--parallel-minutes 15] [--only-parallel]]
 
 For each duration, imageio-ffmpeg's ffmpeg makes one recording (lavfi testsrc + a sine, H.264 +
 AAC) in `day1/`, beside two 64 s recordings in `day2/` and `day3/` (the valid and test sources
@@ -16,6 +17,9 @@ Then the feature cache (retrieval.data.cache) of the 64 s test source for the de
 presets, full and compact (float16 spectrograms, frames decoded from the clips at load time): its
 size on disk per clip, measured, and what 10,000 clips cost. Everything made is deleted at the
 end unless --keep. The machine's load (uptime) is printed with the figures.
+
+With `--parallel N`, N recordings of `--parallel-minutes` each are cut with `--jobs 1` and with
+`--jobs N`: wall time and the speed-up (`--only-parallel` prints that table alone).
 """
 
 import argparse
@@ -82,7 +86,7 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def run_segment(recordings: Path, annotations: Path, out: Path) -> dict:
+def run_segment(recordings: Path, annotations: Path, out: Path, jobs: int = 1) -> dict:
     """Runs manage.py segment as a child; wall time, peak RSS and the RSS samples over time."""
     cmd = [
         sys.executable,
@@ -95,6 +99,8 @@ def run_segment(recordings: Path, annotations: Path, out: Path) -> dict:
         "--out",
         str(out),
         "--no-progress",
+        "--jobs",
+        str(jobs),
     ]
     samples: list[tuple[float, int]] = []
     start = time.perf_counter()
@@ -218,6 +224,34 @@ def print_cache_table(rows: list[tuple[str, int, float, float]]) -> None:
     print("compact: float16 spectrograms; frames decoded from the sample clips (in the dataset) when read")
 
 
+def parallel_table(args) -> None:
+    """`--parallel N` recordings of `--parallel-minutes` (the train sources) cut with --jobs 1 and N."""
+    work = args.work / "parallel"
+    shutil.rmtree(work, ignore_errors=True)
+    recs, seconds, lengths = work / "recordings", args.parallel_minutes * 60, {}
+    for k in range(args.parallel):
+        make_recording(recs / f"day{k + 1:02d}" / "long.mp4", seconds, args.size, args.fps)
+        lengths[f"day{k + 1:02d}/long.mp4"] = seconds
+    for day in ("day98", "day99"):  # sorted last: the valid and test sources
+        make_recording(recs / day / "short.mp4", SHORT_SECONDS, args.size, args.fps)
+        lengths[f"{day}/short.mp4"] = SHORT_SECONDS
+    write_annotations(work / "annotations.csv", lengths)
+    rows = []
+    for jobs in (1, args.parallel):
+        shutil.rmtree(work / "dataset", ignore_errors=True)
+        rows.append((jobs, run_segment(recs, work / "annotations.csv", work / "dataset", jobs),
+                     count_clips(work / "dataset"), os.getloadavg()))
+    print(f"\nmanage.py segment --jobs over {args.parallel} recordings of {args.parallel_minutes:g} min "
+          f"({os.cpu_count()} cores); reference: --jobs 1")
+    print(" ".join(f"{h:>11}" for h in ("jobs", "wall s", "clips", "clips/s", "speed-up")), " load after")
+    for jobs, res, clips, after in rows:
+        cells = (str(jobs), f"{res['wall']:.0f}", str(clips), f"{clips / res['wall']:.2f}",
+                 f"{rows[0][1]['wall'] / res['wall']:.2f}x")
+        print(" ".join(f"{c:>11}" for c in cells), " ", " ".join(f"{x:.2f}" for x in after))
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, nargs="+", default=[1.0, 4.0])
@@ -226,11 +260,18 @@ def main():
     parser.add_argument("--work", type=Path, default=Path("/work/data/bench/segment"))
     parser.add_argument("--no-cache", action="store_true", help="skip the cache sizes")
     parser.add_argument("--keep", action="store_true", help="keep the recordings and datasets")
+    parser.add_argument("--parallel", type=int, default=0, metavar="N",
+                        help="then N recordings cut with --jobs 1 and --jobs N (the speed-up)")
+    parser.add_argument("--parallel-minutes", type=float, default=15.0, help="length of each of those")
+    parser.add_argument("--only-parallel", action="store_true", help="only the --parallel table")
     parser.add_argument("--reuse", action="store_true",
                         help="use recordings of the right length already in --work (from a run with --keep)")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evalsite.settings")
     os.environ.setdefault("DEBUG", "true")  # the command needs no secret key
+    if args.only_parallel:
+        parallel_table(args)
+        return
     results = []
     for hours in args.hours:
         work = args.work / f"{hours:g}h"
@@ -270,6 +311,8 @@ def main():
     if not args.no_cache:
         rows = cache_sizes(args.work / f"{results[-1]['hours']:g}h" / "dataset")
         print_cache_table(rows)
+    if args.parallel:
+        parallel_table(args)
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
 

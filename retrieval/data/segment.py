@@ -22,6 +22,7 @@ from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import av
@@ -206,23 +207,20 @@ def _cut_all(cuts: dict[str, tuple], jobs: int) -> Generator[list[ManifestRow] |
     would inherit its sockets and the locks its threads hold). Closing the generator cancels what
     has not started and waits for what has, so that nothing still writes into the dataset's folder.
     """
-    if jobs == 1:
-        for args in cuts.values():
-            try:
-                yield cut_recording(*args)
-            except (DatasetError, MediaError) as e:
-                yield e
-        return
-    pool = ProcessPoolExecutor(min(jobs, len(cuts)), mp_context=multiprocessing.get_context("forkserver"))
+    pool = None if jobs == 1 else ProcessPoolExecutor(
+        max(1, min(jobs, len(cuts))), mp_context=multiprocessing.get_context("forkserver"))
     try:
-        futures = [pool.submit(cut_recording, *args) for args in cuts.values()]
-        for future in futures:
+        # each recording's rows when called: a submitted cut's result, or the cut itself in this process
+        results = [pool.submit(cut_recording, *args).result if pool else partial(cut_recording, *args)
+                   for args in cuts.values()]
+        for result in results:
             try:
-                yield future.result()
+                yield result()
             except (DatasetError, MediaError) as e:
                 yield e
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _source(rel: str, split_by: str) -> str:
@@ -417,7 +415,7 @@ class RecordingReader:
         """Reads one packet toward the wanted stream; False once that stream has ended."""
         if not (video or self.separate_audio or self._audio_ended) and self.waiting_seconds() > WAIT_LIMIT_S:
             self._separate()
-        if not video and self._audio_packets is not None:  # audio from its own container
+        if not video and self._audio_packets is not None:  # audio from a container of its own
             if self._audio_ended:
                 return False
             packet = self._next(self._audio_packets)

@@ -36,7 +36,7 @@ from .manifest import ManifestRow, write_manifest
 from .media import Mp4Writer, write_wav
 
 MEDIA_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".flv",
-                    ".wmv", ".3gp"}
+                    ".ogv", ".wmv", ".3gp"}
 ANNOTATION_COLUMNS = ("recording", "start", "end", "class")
 WAIT_LIMIT_S = 10.0  # video read ahead while audio is sought, beyond which the audio is read apart
 

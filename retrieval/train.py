@@ -32,6 +32,10 @@ from .metrics import detection_accuracy, gt_ranks, retrieval_scores
 from .presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from .rows import Rows, RowView, by_reference
 
+# Keys of an epoch record that measure time (seconds): they differ between two runs that
+# otherwise give the same record.
+TIMING_KEYS = frozenset({"time", "data_s", "step_s", "bn_s", "valid_s"})
+
 
 class TrainingError(RuntimeError):
     """Training cannot go on (a non-finite loss, a checkpoint of another run, too little data)."""
@@ -143,6 +147,19 @@ def load_batches(split: TrainSplit, index_batches: list, device, workers: int = 
     for v, spec, labels in loader:
         yield (v.to(device, non_blocking=True), spec.to(device, non_blocking=True),
                labels.to(device, non_blocking=True))
+
+
+def timed(loaded, clock: dict):
+    """Items of `loaded`, adding the seconds spent waiting for each to `clock["data_s"]`."""
+    items = iter(loaded)
+    while True:
+        start = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            return
+        clock["data_s"] = clock.get("data_s", 0.0) + time.perf_counter() - start
+        yield item
 
 
 def in_order(n: int, batch_size: int, min_size: int = 1) -> list[np.ndarray]:
@@ -338,21 +355,25 @@ def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank
     net.train()
     rng = np.random.default_rng([config.seed, 1, epoch])
     total, correct, count = 0.0, 0, 0
+    clock = {"data_s": 0.0, "step_s": 0.0}
     index_batches = batches(len(split), config.batch_size, rng, rank, world)
-    loaded = load_batches(split, index_batches, device, workers, video=False)
+    loaded = timed(load_batches(split, index_batches, device, workers, video=False), clock)
     for step, (_, spec, labels) in enumerate(tqdm(loaded, total=len(index_batches), desc=f"{config.variant} "
                                                   f"audio pre-training {epoch + 1}/{config.pretrain_epochs}",
                                                   unit="batch", disable=not progress, leave=False)):
+        start = time.perf_counter()
         p_audio = model(None, spec)["p_audio"]
         loss = F.binary_cross_entropy(p_audio, labels, reduction=config.reduction)
         _check_finite(loss, "pre-training", epoch, step, {"bce": loss})
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += float(loss.detach())
+        total += float(loss.detach())  # waits for the device: the step's time is complete
         correct += int(((p_audio >= 0.5) == labels.bool()).sum())
         count += len(labels)
-    return {"loss": total, "train_det_audio": correct / max(count, 1)}
+        clock["step_s"] += time.perf_counter() - start
+    return {"loss": total, "train_det_audio": correct / max(count, 1), "steps": len(index_batches),
+            **_rounded(clock)}
 
 
 def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, device, rank=0, world=1,
@@ -366,22 +387,30 @@ def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, devi
         index_batches = batches(len(split), config.batch_size, rng, rank, world)
     else:
         index_batches = mixed_batches(split.has_se, config.batch_size, config.no_se_share, rng, rank, world)
-    loaded = load_batches(split, index_batches, device, workers)
+    clock = {"data_s": 0.0, "step_s": 0.0}
+    loaded = timed(load_batches(split, index_batches, device, workers), clock)
     label = f"{config.variant} epoch {epoch + 1}/{config.epochs}"
     shown = tqdm(loaded, total=len(index_batches), desc=label, unit="batch", disable=not progress,
                  leave=False)
     for step, (video, spec, labels) in enumerate(shown):
+        start = time.perf_counter()
         out = model(video_input(net, split, video), spec)
         loss, parts = criterion(out, labels, margin, stats)
         _check_finite(loss, "joint", epoch, step, {"loss": loss, **parts})
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        sums["loss"] += float(loss.detach())
+        sums["loss"] += float(loss.detach())  # waits for the device: the step's time is complete
         for key, value in parts.items():
             sums[key] = sums.get(key, 0.0) + float(value)
+        clock["step_s"] += time.perf_counter() - start
     anchors = max(stats.get("anchors", 0), 1)
-    return {**sums, "margin": margin, "no_negative_frac": stats.get("no_negative", 0) / anchors}
+    return {**sums, "margin": margin, "no_negative_frac": stats.get("no_negative", 0) / anchors,
+            "steps": len(index_batches), **_rounded(clock)}
+
+
+def _rounded(clock: dict) -> dict:
+    return {k: round(v, 4) for k, v in clock.items()}
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -493,7 +522,7 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
             record = pretrain_one_epoch(model, net, train, optimizer, config, epoch, device, rank, world,
                                         progress and rank == 0, workers)
             ckpt["pretrain_epoch"] = epoch + 1
-            recompute_batchnorm(net, train, config.batch_size, device, workers)
+            record["bn_s"] = _seconds(recompute_batchnorm, net, train, config.batch_size, device, workers)
             finish_epoch("pretrain", epoch, optimizer, record)
             log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
 
@@ -504,8 +533,10 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
         started = time.time()
         record = train_one_epoch(model, net, train, optimizer, criterion, config, epoch, device, rank, world,
                                  progress and rank == 0, workers)
-        recompute_batchnorm(net, train, config.batch_size, device, workers)
+        record["bn_s"] = _seconds(recompute_batchnorm, net, train, config.batch_size, device, workers)
+        valid_started = time.perf_counter()
         valid_metrics = split_metrics(net, valid, device, workers) if rank == 0 else {}
+        record["valid_s"] = round(time.perf_counter() - valid_started, 4)
         record.update({f"valid_{k}": v for k, v in valid_metrics.items() if k != "n"})
         ckpt["epoch"] = epoch + 1
         if rank == 0 and (ckpt["best"] is None or valid_metrics["acc_rank"] > ckpt["best"]["acc_rank"]):
@@ -517,6 +548,12 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
         dist.barrier()
     return {"out": str(out), "variant": config.variant, "epochs": ckpt["epoch"], "best": ckpt["best"],
             "config": config.to_dict()}
+
+
+def _seconds(fn, *args) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return round(time.perf_counter() - started, 4)
 
 
 def _short(record: dict) -> str:

@@ -11,7 +11,7 @@ from retrieval.config import default_config
 from retrieval.data import load_split
 from retrieval.presets import PRESETS
 from retrieval.rows import RowView
-from retrieval.train import SplitBatches, TrainSplit, batches, fit, load_batches
+from retrieval.train import TIMING_KEYS, SplitBatches, TrainSplit, batches, fit, load_batches
 
 DEMO = PRESETS["demo"]
 
@@ -86,7 +86,7 @@ def test_training_with_loader_workers_gives_the_same_model(tmp_path, variant):
         summary = fit(
             config, split, split, out, device="cpu", progress=False, log=lambda m: None, workers=workers
         )
-        history = [{k: v for k, v in r.items() if k != "time"} for r in torch.load(out)["history"]]
+        history = [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in torch.load(out)["history"]]
         runs[name] = summary["best"], history, torch.load(out)["model"]
     (best, history, weights), (best2, history2, weights2) = runs["here"], runs["workers"]
     assert best == best2 and history == history2

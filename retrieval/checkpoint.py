@@ -1,9 +1,14 @@
 """Self-describing checkpoints, written atomically.
 
 A checkpoint is a dict: `format_version`, `kind`, `variant`, `preset` (Preset fields), `config`
-(TrainConfig, model config inside), `model` (the weights of the best validation epoch: what
-inference loads), `epoch` (epochs completed), `best` ({"epoch", "acc_rank"}), `history` (one dict
-per epoch), and while training `resume` ({"model", "optimizer", "stage", "rng"}: the last epoch).
+(TrainConfig, model config inside), `model` (what inference loads: the weights of the best
+validation epoch, or the last epoch's before any joint epoch has been validated), `epoch` (joint
+epochs completed), `pretrain_epoch` (audio pre-training epochs completed), `best` (None before the
+first joint epoch, then {"epoch", "n", "acc_rank", "r@5", "r@50", "r@100"} and, with awareness,
+"det_video" and "det_audio": the validation metrics of that epoch), `history` (one record per
+epoch, pre-training included), and from the first epoch on `resume` ({"model": the trainable
+weights of the last epoch, "optimizer", "stage": "pretrain" or "joint", "generator": the loss's
+random generator state}).
 """
 
 import os

@@ -1,4 +1,4 @@
-"""Retrieval and detection metrics (DESIGN §3), as pure functions on numpy arrays."""
+"""Retrieval and detection metrics (docs/retrieval.md, `evaluate`), as pure functions on numpy arrays."""
 
 import numpy as np
 import torch

@@ -1,5 +1,6 @@
-"""Training of the three variants (DESIGN §3): a setup, `train_one_epoch` returning a dict of metrics,
-one JSON line per epoch, a checkpoint after each epoch, and resumption from it.
+"""Training of the three variants (docs/retrieval.md, method details): a setup, `train_one_epoch`
+returning a dict of metrics, one JSON line per epoch, a checkpoint after each epoch, and resumption
+from it.
 
 Training runs on splits (`TrainSplit`): spectrograms and either frozen-trunk features (cached
 once per dataset, preset and trunk) or raw frames when the trunk has trainable layers, in memory

@@ -1,4 +1,4 @@
-"""read_manifest: the DESIGN §4 columns, absolute paths, and errors that name the file and row."""
+"""read_manifest: the columns of docs/datasets.md, absolute paths, and errors that name the file and row."""
 
 import pytest
 

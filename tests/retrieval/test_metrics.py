@@ -27,6 +27,12 @@ def test_it_matches_the_papers_random_row():
     assert (round(row["r@5"], 3), round(row["r@50"], 3), round(row["r@100"], 3)) == (0.006, 0.056, 0.112)
 
 
+def test_acc_rank_is_one_when_the_ground_truth_comes_first_and_one_half_over_every_rank():
+    assert acc_rank(np.ones(7), 7) == 1.0
+    assert acc_rank(np.full(7, 7), 7) == 0.0
+    assert acc_rank(np.arange(1, 8), 7) == pytest.approx(0.5)  # Random: each rank equally likely
+
+
 def test_it_scores_detection_at_threshold_one_half():
     assert detection_accuracy([0.9, 0.5, 0.49, 0.1], [1, 1, 1, 0]) == 0.75
 

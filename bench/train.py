@@ -6,7 +6,7 @@ training would cost without the feature cache); plus the one-time feature extrac
 paper preset (only where CUDA is present, or with --paper): training steps with the upper 3 trunk
 layers trained on 224x224x32 frames.
 
---loader: the DataLoader (retrieval.train.load_batches) over a generated dataset's train split,
+--loader: the DataLoader (retrieval.inputs.load_batches) over a generated dataset's train split,
 with 0, 1 and 2 worker processes: batches read alone (no model), from the cached frozen-trunk
 features in memory (the cached-feature path: the reference), from the memory-mapped full cache
 (frames) and from the compact cache (frames decoded from the clips), for the demo and paper
@@ -29,10 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from retrieval.config import default_config  # noqa: E402
 from retrieval.features import normalize_frames  # noqa: E402
 from retrieval.inference import build_net  # noqa: E402
+from retrieval.inputs import TrainSplit, batches, frozen_features, load_batches  # noqa: E402
 from retrieval.losses import CrossModalLoss  # noqa: E402
 from retrieval.presets import get_preset  # noqa: E402
 from retrieval.rows import RowView  # noqa: E402
-from retrieval.train import TrainSplit, batches, frozen_features, load_batches, train_one_epoch  # noqa: E402
+from retrieval.train import train_one_epoch  # noqa: E402
 
 WORKERS = (0, 1, 2)
 

@@ -26,9 +26,10 @@ from .config import VARIANTS, ModelConfig, TrainConfig, default_config
 from .evaluate import VARIANT_NAMES, library_scores, read_library, score_split
 from .hubness import HUBNESS_OPTIONS
 from .inference import RetrievalModel, build_net, resolve_device
+from .inputs import TrainingError, load_train_split
 from .metrics import random_scores
 from .presets import DEFAULT_PRESET, get_preset
-from .train import TrainingError, fit, load_train_split
+from .train import fit
 
 METRICS = ("acc_rank", "r@5", "r@50", "r@100")
 DETECTION = ("det_video", "det_audio")

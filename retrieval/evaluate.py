@@ -7,8 +7,8 @@ import numpy as np
 
 from .hubness import K_OCCURRENCE, apply_option, hubness, nearest
 from .inference import RetrievalModel
+from .inputs import TrainSplit, load_train_split
 from .metrics import detection_accuracy, gt_ranks, random_scores, retrieval_scores
-from .train import TrainSplit, load_train_split
 
 VARIANT_NAMES = {"triplet1": "Triplet 1", "triplet2": "Triplet 2", "proposed": "Proposed"}
 

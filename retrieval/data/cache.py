@@ -11,7 +11,7 @@ The paper preset's frames take 4.8 MB a clip (32 x 224 x 224 x 3 bytes) and its 
 the spectrograms as float16 (0.6 MB a clip, within 0.4% of the float32 values) and no frames:
 `SplitData.frames` is then a `ClipFrames`, which decodes a clip's frames from the sample MP4
 (already in the dataset) when they are read, the same frames the full cache stores. A loader with
-worker processes (retrieval.train, `--workers`) does that decoding beside the training step.
+worker processes (retrieval.inputs, `train --workers`) does that decoding beside the training step.
 """
 
 import fcntl

@@ -9,9 +9,10 @@ import torch
 
 from retrieval.config import default_config
 from retrieval.data import load_split
+from retrieval.inputs import SplitBatches, TrainSplit, batches, load_batches
 from retrieval.presets import PRESETS
 from retrieval.rows import RowView
-from retrieval.train import TIMING_KEYS, SplitBatches, TrainSplit, batches, fit, load_batches
+from retrieval.train import TIMING_KEYS, fit
 
 DEMO = PRESETS["demo"]
 

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from retrieval.config import default_config
+from retrieval.inputs import TrainingError, TrainSplit, batches, mixed_batches
 from retrieval.presets import get_preset
-from retrieval.train import TrainingError, TrainSplit, batches, fit, mixed_batches
+from retrieval.train import fit
 
 
 def _labels(n, with_se):

@@ -17,9 +17,10 @@ import torch
 
 from retrieval.config import default_config
 from retrieval.inference import RetrievalModel, build_net, init_checkpoint
+from retrieval.inputs import TrainSplit, in_order, load_batches, video_input
 from retrieval.losses import CrossModalLoss
 from retrieval.presets import get_preset
-from retrieval.train import TrainSplit, in_order, load_batches, train_one_epoch, video_input
+from retrieval.train import train_one_epoch
 from workers.search import ExactIndex
 
 pytestmark = [

@@ -16,7 +16,8 @@ import sys
 import numpy as np, torch
 torch.set_num_threads(1)
 from retrieval.config import default_config
-from retrieval.train import TrainSplit, fit
+from retrieval.inputs import TrainSplit
+from retrieval.train import fit
 rng = np.random.default_rng(0)
 n = 12
 split = TrainSplit(rng.normal(size=(n, 256, 8, 8, 8)).astype(np.float16),

@@ -13,9 +13,10 @@ from retrieval.checkpoint import load_checkpoint
 from retrieval.config import default_config
 from retrieval.data.synth import make_dataset
 from retrieval.inference import RetrievalModel
+from retrieval.inputs import TrainingError, TrainSplit
 from retrieval.models import TrainedModel
 from retrieval.presets import get_preset
-from retrieval.train import TrainingError, TrainSplit, fit, split_metrics
+from retrieval.train import fit, split_metrics
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ from retrieval.benchmark import BenchmarkError, Plan, format_report, parse_setti
 from retrieval.checkpoint import CheckpointError
 from retrieval.config import VARIANTS
 from retrieval.data.errors import DatasetError
+from retrieval.inputs import TrainingError
 from retrieval.nets import VideoWeightsError
 from retrieval.presets import DEFAULT_PRESET, PRESETS
-from retrieval.train import TrainingError
 
 
 class Command(BaseCommand):

@@ -440,19 +440,24 @@ def _assigned(participant: Participant, clip):
 def record_started(participant: Participant, clip) -> None:
     """Playback began in the participant's player: the server's clock of the minimum listening time.
 
-    Only the first start counts (a replay does not restart it), and only once the clip's media
-    was served to this participant.
+    Only the first start counts (a replay does not restart it). It may reach the server before
+    the clip's media request was served (a loaded server, a slow network): it is taken all the
+    same, and the clock counts from the later of the two (`playback_began`).
     """
     assigned = _assigned(participant, clip).filter(rating__isnull=True)
-    now = timezone.now()
-    if assigned.filter(playback_started_at__isnull=True, media_served_at__isnull=False).update(
-        playback_started_at=now
-    ):
+    if assigned.filter(playback_started_at__isnull=True).update(playback_started_at=timezone.now()):
         return
     if not assigned.exists():
         raise Refused("This clip is not in your list of clips to rate.", 403)
-    if not assigned.filter(media_served_at__isnull=False).exists():
-        raise Refused("The clip has not been loaded yet. Please reload the page.", 409)
+
+
+def playback_began(media_served_at, playback_started_at):
+    """The earliest moment playback can have begun by the server's clock: the later of the clip's
+    first serving and the page's `/started/`, which reach the server in either order. None
+    while either is missing."""
+    if media_served_at is None or playback_started_at is None:
+        return None
+    return max(media_served_at, playback_started_at)
 
 
 def record_played(participant: Participant, clip) -> None:
@@ -555,14 +560,15 @@ def too_fast_policy() -> str:
 def listening_shortfall(target: Target, now) -> str | None:
     """Why this rating comes sooner than the clip allows, or None when it does not.
 
-    The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when the
-    server recorded the start of playback; a clip whose media was never served, or whose
+    The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when
+    playback began by the server's clock (`playback_began`); a clip whose media was never served, or whose
     playback never began, has not been heard at all.
     """
-    if target.media_served_at is None or target.playback_started_at is None:
+    began = playback_began(target.media_served_at, target.playback_started_at)
+    if began is None:
         return "Please play the clip to the end before you rate it."
     duration = target.duration or 0.0
-    elapsed = (now - target.playback_started_at).total_seconds()
+    elapsed = (now - began).total_seconds()
     if elapsed < duration - settings.RATING_PLAY_TOLERANCE_S:
         return (f"You rated this clip {elapsed:.1f} s after it began playing, but it lasts "
                 f"{duration:.1f} s. Please play it to the end, then rate it.")

@@ -1,8 +1,11 @@
 """The minimum listening time: the server's clock from the start of playback to the rating."""
 
+import datetime
 import time
 
 import pytest
+from django.db.models import F
+from django.urls import reverse
 
 from evalsite.experiments.models import Stimulus
 from evalsite.rating.models import Assignment, Rating
@@ -14,6 +17,10 @@ def rater(client, make_study, walk, settings):
     w = walk(make_study(slug="timed"))
     w.to_rating()
     return w
+
+
+def ago(seconds):
+    return datetime.timedelta(seconds=seconds)
 
 
 def lasting(assignment, seconds):
@@ -71,12 +78,29 @@ def test_it_flags_a_fast_rating_for_screening_when_so_configured(client, rater, 
     assert row[header.index("played_to_end")] == 0
 
 
-def test_it_counts_from_the_first_start_and_only_after_the_media_was_served(client, rater):
+def test_it_counts_from_the_first_start(client, rater):
     first = rater.current()
-    response = client.post(rater.url("started"), {"clip": str(first.stimulus.token)})
-    assert response.status_code == 409 and b"has not been loaded yet" in response.content
     rater.start(first)
     started = Assignment.objects.get(pk=first.pk).playback_started_at
     assert started is not None and Assignment.objects.get(pk=first.pk).media_served_at <= started
     rater.start(first)  # a replay does not restart the clock
     assert Assignment.objects.get(pk=first.pk).playback_started_at == started
+
+
+def test_it_takes_a_start_that_arrives_before_the_media_and_counts_from_the_media(client, rater):
+    first = lasting(rater.current(), 6.4)
+    token = str(first.stimulus.token)
+    response = client.post(rater.url("started"), {"clip": token})  # the media request still on its way
+    assert response.status_code == 204
+    assert Assignment.objects.get(pk=first.pk).playback_started_at is not None
+    # However long ago /started/ came, playback cannot have begun before the media was served.
+    Assignment.objects.filter(pk=first.pk).update(playback_started_at=F("playback_started_at") - ago(60))
+    media = client.get(reverse("rating:clip", args=[token]))
+    b"".join(media.streaming_content)
+    rater.played(first)
+    response = client.post(rater.url("rate"), {"clip": token, "score": 4})
+    assert response.status_code == 409 and b"but it lasts 6.4 s" in response.content
+    assert not Rating.objects.exists()
+    Assignment.objects.filter(pk=first.pk).update(media_served_at=F("media_served_at") - ago(7))
+    assert client.post(rater.url("rate"), {"clip": token, "score": 4}).status_code == 302
+    assert Rating.objects.get().score == 4

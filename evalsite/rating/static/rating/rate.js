@@ -61,8 +61,15 @@
     play.disabled = true;
     replay.disabled = true;
     play.textContent = "Playing…";
-    // The server's clock of the minimum listening time starts here (the first play only).
-    if (!started) started = post(form.dataset.startedUrl, clipBody());
+    // The server's clock of the minimum listening time starts here (the first play only). It
+    // may reach the server before the clip's media does; the server counts from the later. A
+    // refusal is sent again at the next play, so the page never needs a reload.
+    if (!started) {
+      started = post(form.dataset.startedUrl, clipBody()).then(function (response) {
+        if (!response.ok) started = null;
+        return response;
+      });
+    }
   });
   video.addEventListener("ended", function () {
     play.textContent = "Played";

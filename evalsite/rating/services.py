@@ -28,6 +28,7 @@ ALREADY_RATED = "You have already rated this clip; each clip is rated once."
 CLOSED = "This study is closed: it does not accept participants or ratings now."
 NOT_OPEN_YET = "This study is not open yet. Please come back when the researcher has opened it."
 FULL = "This study already has all the participants it needs. Thank you!"
+NOT_PLAYED = "Please play the clip to the end before you rate it."
 # Entry-link parameters of the crowd platforms: (platform, worker id, study id, session id).
 PLATFORMS = [
     ("prolific", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
@@ -461,13 +462,20 @@ def playback_began(media_served_at, playback_started_at):
 
 
 def record_played(participant: Participant, clip) -> None:
-    """The clip reached its end in the participant's player (posted by the page's script)."""
-    now = timezone.now()
-    changed = _assigned(participant, clip).filter(rating__isnull=True).update(
-        played_to_end_at=now, play_count=F("play_count") + 1
-    )
-    if not changed:
+    """The clip reached its end in the participant's player (posted by the page's script).
+
+    A claim that comes sooner after playback began than the clip lasts (`played_shortfall`) is
+    refused, or with RATING_TOO_FAST=flag taken and its rating flagged (`rating_refusal`).
+    """
+    assigned = _assigned(participant, clip).filter(rating__isnull=True)
+    clock = assigned.values_list("media_served_at", "playback_started_at", "stimulus__duration").first()
+    if clock is None:
         raise Refused("This clip is not in your list of clips to rate.", 403)
+    now = timezone.now()
+    shortfall = played_shortfall(*clock, now)
+    if shortfall is not None and too_fast_policy() == "refuse":
+        raise Refused(shortfall, 409)
+    assigned.update(played_to_end_at=now, play_count=F("play_count") + 1)
 
 
 class Target(NamedTuple):
@@ -561,18 +569,40 @@ def listening_shortfall(target: Target, now) -> str | None:
     """Why this rating comes sooner than the clip allows, or None when it does not.
 
     The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when
-    playback began by the server's clock (`playback_began`); a clip whose media was never served, or whose
-    playback never began, has not been heard at all.
+    playback began by the server's clock (`playback_began`); a clip whose media was never served,
+    or whose playback never began, has not been heard at all. A claim of the clip's end that came
+    too soon (taken only with RATING_TOO_FAST=flag) makes its rating too fast as well.
     """
     began = playback_began(target.media_served_at, target.playback_started_at)
     if began is None:
-        return "Please play the clip to the end before you rate it."
-    duration = target.duration or 0.0
-    elapsed = (now - began).total_seconds()
-    if elapsed < duration - settings.RATING_PLAY_TOLERANCE_S:
+        return NOT_PLAYED
+    elapsed = _elapsed(began, target.duration, now)
+    if elapsed is not None:
         return (f"You rated this clip {elapsed:.1f} s after it began playing, but it lasts "
-                f"{duration:.1f} s. Please play it to the end, then rate it.")
+                f"{target.duration:.1f} s. Please play it to the end, then rate it.")
+    if target.played_to_end_at is not None:
+        return played_shortfall(target.media_served_at, target.playback_started_at, target.duration,
+                                target.played_to_end_at)
     return None
+
+
+def played_shortfall(media_served_at, playback_started_at, duration, now) -> str | None:
+    """Why a claim, at `now`, that the clip played to its end cannot be true, or None."""
+    began = playback_began(media_served_at, playback_started_at)
+    if began is None:
+        return NOT_PLAYED
+    elapsed = _elapsed(began, duration, now)
+    if elapsed is not None:
+        return (f"Your player said the clip ended {elapsed:.1f} s after it began playing, but it lasts "
+                f"{duration:.1f} s. Please press Replay and play it to the end.")
+    return None
+
+
+def _elapsed(began, duration: float | None, now) -> float | None:
+    """Seconds from `began` to `now` when they are fewer than the clip needs (its duration less
+    RATING_PLAY_TOLERANCE_S), None otherwise."""
+    elapsed = (now - began).total_seconds()
+    return elapsed if elapsed < (duration or 0.0) - settings.RATING_PLAY_TOLERANCE_S else None
 
 
 def _tables() -> dict:
@@ -647,16 +677,23 @@ def _insert_rating(
     return row[0] if row else None
 
 
-def clip_for_participant(request, token) -> Stimulus:
-    """The stimulus behind a blind clip URL, if this session's participant may see it."""
+def clip_for_participant(request, token) -> tuple[Stimulus, int | None]:
+    """The stimulus behind a blind clip URL, if this session's participant may see it, and the
+    participant's assignment of it (None for a training clip, which any participant may see)."""
     stimulus = Stimulus.objects.ready().select_related("experiment").filter(token=token).first()
     if stimulus is None:
         raise Http404("No such clip.")
     participant = require_participant(request, stimulus.experiment.slug)
     if stimulus.role == Stimulus.Role.TRAINING:
-        return stimulus
-    assigned = Assignment.objects.filter(participant=participant, stimulus=stimulus)
-    if not assigned.filter(media_served_at__isnull=True).update(media_served_at=timezone.now()):
-        if not assigned.exists():
-            raise Refused("This clip is not in your list of clips.", 403)
-    return stimulus
+        return stimulus, None
+    assignment = Assignment.objects.filter(participant=participant, stimulus=stimulus).values_list(
+        "pk", flat=True).first()
+    if assignment is None:
+        raise Refused("This clip is not in your list of clips.", 403)
+    return stimulus, assignment
+
+
+def media_served(assignment: int) -> None:
+    """The clip's bytes went out to its participant: the first time starts the server's clock."""
+    first = Assignment.objects.filter(pk=assignment, media_served_at__isnull=True)
+    first.update(media_served_at=timezone.now())

@@ -249,5 +249,9 @@ def done(request, slug):
 @refusals
 @require_safe
 def clip(request, token):
-    stimulus = services.clip_for_participant(request, token)
-    return ranged_file_response(request, stimulus.file, "video/mp4")
+    stimulus, assignment = services.clip_for_participant(request, token)
+    response = ranged_file_response(request, stimulus.file, "video/mp4")
+    # Only bytes sent count as served: a HEAD, or a range outside the file, downloads nothing.
+    if assignment is not None and request.method == "GET" and response.status_code in (200, 206):
+        services.media_served(assignment)
+    return response

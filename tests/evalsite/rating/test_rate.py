@@ -59,6 +59,8 @@ def test_it_flags_a_clip_rated_before_it_was_played_when_so_configured(client, r
 
 def test_it_records_when_a_clip_played_to_its_end(client, rater):
     assignment = rater.current()
+    assert rater.played(assignment).status_code == 409  # never started: it cannot have ended
+    rater.start(assignment)
     assert rater.played(assignment).status_code == 204
     assert rater.played(assignment).status_code == 204
     assignment.refresh_from_db()

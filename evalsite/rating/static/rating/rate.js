@@ -77,7 +77,12 @@
     furthest = video.duration;
     Promise.resolve(started)
       .then(function () { return post(form.dataset.playedUrl, clipBody()); })
-      .then(function () {
+      .then(function (response) {
+        if (!response.ok) {
+          // The server's clock says the clip cannot have played yet: Replay, then try again.
+          return response.text().then(function (html) { showError(refusalOf(html)); });
+        }
+        showError("");
         submit.disabled = false;
         say("Choose a score, then press Next.");
       });

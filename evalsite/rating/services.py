@@ -138,8 +138,17 @@ def entry_params(query) -> dict:
     """Platform, ids and every parameter of the entry link, bounded in number and length.
 
     Other parameters are kept to MAX_PARAM_LENGTH characters; a crowd id longer than
-    MAX_ID_LENGTH is refused (400) with a message naming the parameter.
+    MAX_ID_LENGTH, or any parameter (name or value) holding a NUL character, which PostgreSQL
+    cannot store in text, is refused (400) with a message naming the parameter.
     """
+    for key in query.keys():
+        if "\x00" in f"{key}{query.get(key, '')}":
+            raise Refused(
+                f'The link parameter "{key.replace(chr(0), "%00")}" contains a NUL character (%00), '
+                "which this study cannot store. Please check the link you were given, or contact "
+                "the researcher.",
+                400,
+            )
     for _, *names in PLATFORMS:
         for name in names:
             if len(str(query.get(name, ""))) > MAX_ID_LENGTH:
@@ -200,7 +209,8 @@ def enroll(experiment: Experiment, entry: dict, user_agent: str = "", checked: b
             participant = Participant.objects.create(
                 experiment=experiment,
                 sequence=sequence,
-                user_agent=user_agent[:400],
+                # Not the participant's to correct: a NUL, which PostgreSQL cannot store, is marked.
+                user_agent=user_agent.replace("\x00", "\ufffd")[:400],
                 consented_at=timezone.now(),
                 **entry,
             )

@@ -97,10 +97,10 @@ def ping(request):
 @require_http_methods(["GET", "POST"])
 def entry(request, slug):
     experiment = services.open_experiment(slug)
+    entry = services.entry_params(request.GET)  # checks every parameter, resume included
     if "resume" in request.GET:
         participant = services.participant_by_token(experiment, request.GET["resume"])
         return services.remember(to_step(participant), participant)
-    entry = services.entry_params(request.GET)
     participant = services.returning_participant(experiment, entry)
     if participant is None and not entry["external_id"]:
         participant = services.session_participant(request, experiment)

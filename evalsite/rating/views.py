@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from evalsite.experiments.attributes import asked
 
-from . import audiocheck, services
+from . import audiocheck, icon, services
 from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
 from .media import ranged_file_response
 
@@ -87,6 +87,13 @@ def home(request):
     return render(request, "rating/home.html")
 
 
+@require_safe
+def favicon(request):
+    response = HttpResponse(icon.favicon_ico(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @require_GET
 def ping(request):
     # The trivial reference view of bench/ratings.py, and a health check for load balancers.
@@ -94,7 +101,7 @@ def ping(request):
 
 
 @refusals
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def entry(request, slug):
     experiment = services.open_experiment(slug)
     entry = services.entry_params(request.GET)  # checks every parameter, resume included

@@ -24,7 +24,7 @@ def test_it_shows_one_clip_with_an_accessible_five_point_scale_and_progress(clie
     response = client.get(rater.url("rate"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Clip 1 of 6" in html
+    assert "<h1>Clip 1 of 6</h1>" in html  # the page's heading, for screen readers' heading lists
     assert "<fieldset" in html and "<legend>" in html
     for value, label in [(5, "Excellent"), (4, "Good"), (3, "Fair"), (2, "Poor"), (1, "Bad")]:
         assert f'<input type="radio" name="score" id="score-{value}" value="{value}"' in html

@@ -48,8 +48,22 @@ class Comparison:
         return significance_stars(self.p)
 
     @property
+    def p_text(self) -> str:
+        return format_p(self.p)
+
+    @property
+    def p_holm_text(self) -> str:
+        return format_p(self.p_holm)
+
+    @property
     def stars_holm(self) -> str:
         return significance_stars(self.p_holm)
+
+
+def format_p(p: float) -> str:
+    """A p-value for the page: 4 significant digits; one below float range (computed as 0, or
+    beyond 1e-300) is shown as "< 1e-300", never as 0."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.4g}"
 
 
 def significance_stars(p: float) -> str:
@@ -141,7 +155,8 @@ def spearman(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -
 
 
 def significant_brackets(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Comparison]:
-    return [c for c in comparisons if c.p < alpha]
+    """The pairs the results table calls significant: by Holm-corrected p, as the chart's stars."""
+    return [c for c in comparisons if c.p_holm < alpha]
 
 
 def mos_chart_svg(
@@ -193,4 +208,4 @@ def _draw_brackets(ax, brackets, position, top):
         x1, x2 = sorted((position[c.a], position[c.b]))
         y = top + 0.15 + 0.35 * level
         ax.plot([x1, x1, x2, x2], [y, y + 0.08, y + 0.08, y], color="black", linewidth=1)
-        ax.text((x1 + x2) / 2, y + 0.09, c.stars, ha="center", va="bottom")
+        ax.text((x1 + x2) / 2, y + 0.09, c.stars_holm, ha="center", va="bottom")

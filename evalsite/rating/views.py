@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -76,6 +76,25 @@ def server_error(request):
     response["Retry-After"] = "10"
     response["Cache-Control"] = "no-store"
     return framable(response)
+
+
+def page_not_found(request, exception):
+    """handler404: Django's page, which a crowd platform's frame may show on a participant page."""
+    response = defaults.page_not_found(request, exception)
+    return framable(response) if is_participant_page(request) else response
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: on a participant page, a page in the study's style that a crowd
+    platform's frame may show (Django's own page is DENY, a blank frame); elsewhere Django's."""
+    if not is_participant_page(request):
+        return csrf.csrf_failure(request, reason)
+    message = ("Your browser did not send back this study's security cookie, so this form could not "
+               "be accepted. Please reload the page and try again; if it happens again, open the "
+               "study link in a new browser tab.")
+    context = {"message": message, "title": "Please reload the page",
+               "slug": resolve(request.path_info).kwargs.get("slug")}
+    return framable(render(request, "rating/refused.html", context, status=403))
 
 
 def to_step(participant):

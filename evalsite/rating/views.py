@@ -4,7 +4,6 @@ import functools
 import sys
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -160,8 +159,7 @@ def audio_check(request, slug):
         if not form.is_valid():
             return _audio_page(request, experiment, participant, form, status=400)
         passed = services.answer_audio_check(participant, form.cleaned_data["answer"])
-        if passed is None:
-            messages.warning(request, "Those were not the digits in the clip. Please listen to the new clip.")
+        if passed is None:  # the page says so from the attempts recorded (see _audio_page)
             return redirect("rating:audio_check", slug=slug)
         return to_step(participant)
     services.audio_check_digits(participant)
@@ -174,6 +172,8 @@ def _audio_page(request, experiment, participant, form, status=200):
         "form": form,
         "error": first_error(form) if form.is_bound and form.errors else "",
         "attempt": participant.audio_check_attempts + 1,
+        # Said from the server's record, not a messages cookie, which a cross-site frame drops.
+        "wrong": participant.audio_check_attempts > 0,
         "max_attempts": audiocheck.MAX_ATTEMPTS,
     }
     return render(request, "rating/audio_check.html", context, status=status)

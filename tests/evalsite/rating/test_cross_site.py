@@ -111,6 +111,12 @@ def test_a_participant_in_a_cross_site_https_frame_takes_part_without_third_part
     study.get_by_role("button", name="Start").click()
     expect(study.get_by_role("heading", name="Audio check")).to_be_visible()
     participant = Participant.objects.get(external_id="X1")
+    wrong = "".join(str((int(d) + 1) % 10) for d in participant.audio_check_digits)
+    study.get_by_label("Digits you heard").fill(wrong)
+    study.get_by_role("button", name="Continue").click()
+    expect(study.get_by_role("status")).to_have_text(
+        "Those were not the digits in the clip. Please listen to the new clip.")
+    participant.refresh_from_db()
     study.get_by_label("Digits you heard").fill(participant.audio_check_digits)
     study.get_by_role("button", name="Continue").click()
     study.get_by_role("button", name="Start rating").click()

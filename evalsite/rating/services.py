@@ -341,7 +341,8 @@ def training_stimuli(experiment):
 
 
 # What each kind of training clip (the kind closes its label, see workers.build.control) shows the
-# participant about the scale, as the training of ITU-T P.808 presents the ends of the scale.
+# participant about the scale, as the training of ITU-T P.808 presents the ends of the scale (a
+# random sound is neither end: its caption says so, and the page does not call them the ends).
 TRAINING_CAPTIONS = {
     "original": ("An example of a good match",
                  "The video's own sound. A match like this deserves 4 (Good) or 5 (Excellent)."),

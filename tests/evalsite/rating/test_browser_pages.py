@@ -48,3 +48,27 @@ def test_it_keeps_the_completion_code_on_one_line_on_a_phone(
     assert code.evaluate("e => e.getClientRects().length") == 1  # not broken at a hyphen
     box = code.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
+def test_it_takes_a_keyboard_user_few_tab_presses_to_start_rating_and_plays_examples_by_keyboard(
+    transactional_db, live_server, make_study, walk, new_page
+):
+    from playwright.sync_api import expect
+
+    experiment = make_study(slug="keys", training=3)
+    rater = walk(experiment)
+    participant = rater.consent()
+    rater.audio_check()
+    page = phone(new_page, live_server, participant, "keys")
+    page.goto(f"{live_server.url}/s/keys/instructions/")
+    expect(page.locator(".examples video")).to_have_count(3)
+    presses = 0
+    while page.evaluate("document.activeElement.textContent.trim()") != "Start rating":
+        page.keyboard.press("Tab")
+        presses += 1
+        assert presses <= 5, "more than the skip link, a Play button per example and Start rating"
+    # Each example plays from its own button, by keyboard too.
+    first = page.get_by_role("button", name="Play example 1")
+    first.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('example-1').played.length > 0")

@@ -88,9 +88,9 @@ def csrf_failure(request, reason=""):
     platform's frame may show (Django's own page is DENY, a blank frame); elsewhere Django's."""
     if not is_participant_page(request):
         return csrf.csrf_failure(request, reason)
-    message = ("Your browser did not send back this study's security cookie, so this form could not "
-               "be accepted. Please reload the page and try again; if it happens again, open the "
-               "study link in a new browser tab.")
+    message = ("Your browser did not send back this study's security cookie (CSRF verification "
+               "failed), so this form could not be accepted. Please reload the page and try again; "
+               "if it happens again, open the study link in a new browser tab.")
     context = {"message": message, "title": "Please reload the page",
                "slug": resolve(request.path_info).kwargs.get("slug")}
     return framable(render(request, "rating/refused.html", context, status=403))

@@ -103,7 +103,7 @@ def test_a_participant_in_a_cross_site_https_frame_takes_part_without_third_part
     page.context.clear_cookies()
     study.get_by_role("button", name="Start").click()
     expect(study.get_by_role("heading", name="Please reload the page")).to_be_visible()
-    expect(study.get_by_role("alert")).to_contain_text("did not send back this study's security cookie")
+    expect(study.get_by_role("alert")).to_contain_text("did not send back this study's security cookie (CSRF")
     assert not Participant.objects.exists()
 
     page.reload()

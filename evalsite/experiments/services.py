@@ -460,6 +460,7 @@ CSV_COLUMNS = [
     "play_count",
     "quality",
     "sync",
+    "completion_code",  # the participant's own, given at the finish
 ]
 
 
@@ -491,6 +492,7 @@ def csv_rows(experiment: Experiment):
             r.time_on_page_ms if r.time_on_page_ms is not None else "",
             a.play_count,
             *(getattr(r, attribute.field) or "" for attribute in attributes.OPTIONAL),
+            p.completion_code,
         ]
 
 

@@ -19,7 +19,7 @@ from evalsite.experiments.models import Experiment, Method, Stimulus
 
 from . import audiocheck
 from .design import Clip, plan
-from .models import Assignment, Participant, Rating
+from .models import Assignment, Participant, Rating, new_completion_code
 from .signals import participant_finished
 
 COOKIE_SALT = "evalsite.rating.participant"
@@ -388,7 +388,7 @@ def finish(participant: Participant) -> bool:
     if unrated(participant).exists():
         return False
     first = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
-        finished_at=timezone.now()
+        finished_at=timezone.now(), completion_code=new_completion_code()
     )
     if first:  # an adaptive stopping rule may take a look now
         participant_finished.send(sender=Participant, experiment_id=participant.experiment_id)

@@ -268,7 +268,9 @@ def done(request, slug):
     experiment = participant.experiment
     if not services.finish(participant):
         return to_step(participant)
-    context = {"experiment": experiment, "mturk": services.mturk_submission(participant)}
+    participant.refresh_from_db(fields=["completion_code"])  # given by finish, the first time
+    context = {"experiment": experiment, "participant": participant,
+               "mturk": services.mturk_submission(participant)}
     return render(request, "rating/done.html", context)
 
 

@@ -139,7 +139,9 @@ def test_a_framed_participant_takes_the_study_and_submits_the_hit(
     shot(page, "mturk-hit-done")
     study.get_by_role("button", name="Submit the HIT").click()
     expect(study.locator("#submitted")).to_have_text("HIT submitted")
-    form = {"assignmentId": ["A9"], "completion_code": ["C0DE-42"]}
+    participant.refresh_from_db()
+    form = {"assignmentId": ["A9"], "completion_code": ["C0DE-42"],
+            "personal_code": [participant.completion_code]}
     assert HitPage.submitted == [("/mturk/externalSubmit", form)]
     assert participant.assignments.filter(rating__score=4).count() == 1
     # The admin refuses to be framed: its frame never shows the login form.

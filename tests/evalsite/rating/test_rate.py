@@ -1,5 +1,7 @@
 """The rating endpoint: the happy path, and every bad submission refused with nothing stored."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -239,6 +241,31 @@ def test_it_shows_the_completion_code_once_every_clip_is_rated(client, rater):
     assert b'id="completion-code"' in page.content and b"C0DE-42" in page.content
     assert rater.participant.finished_at is not None
     assert Rating.objects.count() == 6
+
+
+def test_it_gives_each_participant_a_personal_code_beside_the_studys_checkable_in_the_export(
+    client, make_study, walk
+):
+    from evalsite.experiments.services import csv_rows
+
+    experiment = make_study(slug="codes")
+    codes = []
+    for browser in (client, Client()):
+        w = walk(experiment, browser)
+        w.to_rating()
+        while (assignment := w.current()) is not None:
+            w.rate(assignment, 4)
+        html = browser.get(w.url("done")).content.decode()
+        code = w.participant.completion_code
+        assert re.fullmatch(r"[0-9A-HJ-NP-Z]{4}-[0-9A-HJ-NP-Z]{4}", code)
+        assert f'<strong id="personal-code" class="code">{code}</strong>' in html
+        assert 'id="completion-code" class="code">C0DE-42<' in html  # the study's code, for the platform
+        assert code in browser.get(w.url("done")).content.decode()  # kept, not drawn again
+        codes.append(code)
+    assert codes[0] != codes[1]
+    header, *rows = list(csv_rows(experiment))
+    exported = {row[header.index("completion_code")] for row in rows}
+    assert sorted(exported) == sorted(codes)  # each participant's rows carry their code
 
 
 def test_it_sends_the_participant_back_to_the_crowd_platform(client, make_study, walk):

@@ -99,6 +99,26 @@ def test_it_draws_bars_whiskers_and_a_bracket_per_significant_pair():
     assert math.isfinite(summaries[0].ci95)
 
 
+@pytest.mark.parametrize("methods", [3, 5])
+def test_it_keeps_every_bracket_s_stars_clear_of_the_other_brackets(methods):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # Every pair significant: methods * (methods - 1) / 2 brackets, stacked.
+    groups = {f"m{k}": [5 - k] * 30 + [4 - k] * 10 for k in range(methods)}
+    summaries = [stats.summarize(k, v) for k, v in groups.items()]
+    fig = stats.mos_chart(summaries, stats.compare_all(groups))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    stars = [t for t in ax.texts if t.get_text().startswith("*")]
+    brackets = ax.lines[-len(stars):]
+    assert len(stars) == methods * (methods - 1) // 2
+    for text, own in zip(stars, brackets, strict=True):
+        box = text.get_window_extent(renderer)
+        for line in brackets:
+            if line is not own:
+                assert not box.overlaps(line.get_window_extent(renderer)), text.get_text()
+
+
 def test_charts_drawn_at_once_in_several_threads_each_hold_their_own_bars():
     # As under threaded gunicorn: each chart is its own Figure, so none draws into another.
     from concurrent.futures import ThreadPoolExecutor

@@ -6,6 +6,7 @@ refusal happens before anything is written, and every write is one transaction.
 
 import datetime
 import functools
+import math
 from typing import NamedTuple
 
 from django.conf import settings
@@ -44,11 +45,13 @@ MAX_ID_LENGTH = Participant._meta.get_field("external_id").max_length
 class Refused(Exception):
     """A request that is turned down with a message for the participant and an HTTP status."""
 
-    def __init__(self, message: str, status: int = 400, title: str = "That did not work"):
+    def __init__(self, message: str, status: int = 400, title: str = "That did not work",
+                 retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.title = title
+        self.retry_after = retry_after  # seconds after which the same request may be accepted
 
 
 # --- the study and the participant's session -------------------------------------------------
@@ -485,7 +488,11 @@ def record_played(participant: Participant, clip) -> None:
     now = timezone.now()
     shortfall = played_shortfall(*clock, now)
     if shortfall is not None and too_fast_policy() == "refuse":
-        raise Refused(shortfall, 409)
+        # A start stamped late on a loaded server makes a real play look short: Retry-After says
+        # when the clip can have played, and the page sends its claim again then, by itself.
+        began = playback_began(clock[0], clock[1])
+        wait = None if began is None else max(1, math.ceil(_remaining(began, clock[2], now)))
+        raise Refused(shortfall, 409, retry_after=wait)
     assigned.update(played_to_end_at=now, play_count=F("play_count") + 1)
 
 
@@ -612,8 +619,12 @@ def played_shortfall(media_served_at, playback_started_at, duration, now) -> str
 def _elapsed(began, duration: float | None, now) -> float | None:
     """Seconds from `began` to `now` when they are fewer than the clip needs (its duration less
     RATING_PLAY_TOLERANCE_S), None otherwise."""
-    elapsed = (now - began).total_seconds()
-    return elapsed if elapsed < (duration or 0.0) - settings.RATING_PLAY_TOLERANCE_S else None
+    return (now - began).total_seconds() if _remaining(began, duration, now) > 0 else None
+
+
+def _remaining(began, duration: float | None, now) -> float:
+    """Seconds still to go from `now` until the clip can have played since `began`."""
+    return (duration or 0.0) - settings.RATING_PLAY_TOLERANCE_S - (now - began).total_seconds()
 
 
 def _tables() -> dict:

@@ -38,6 +38,8 @@ def refusals(view):
             response = render(request, "rating/refused.html",
                               {"message": refused.message, "slug": slug, "title": refused.title},
                               status=refused.status)
+            if refused.retry_after is not None:
+                response["Retry-After"] = str(refused.retry_after)
         return framable(response)
 
     return never_cache(wrapper)

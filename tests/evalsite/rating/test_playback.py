@@ -113,6 +113,7 @@ def test_it_refuses_a_played_claim_sooner_than_the_clip_lasts(client, rater):
     response = rater.played(first)  # a few ms after /started/
     assert response.status_code == 409
     assert b"but it lasts 6.4 s. Please press Replay and play it to the end." in response.content
+    assert response["Retry-After"] == "6"  # 6.4 s less the 0.5 s tolerance, from the start
     assignment = Assignment.objects.get(pk=first.pk)
     assert (assignment.played_to_end_at, assignment.play_count) == (None, 0)
     # Once the clip had time to play, the same claim is taken.
@@ -130,6 +131,7 @@ def test_it_refuses_a_played_claim_for_a_clip_whose_media_was_only_asked_with_he
     Assignment.objects.filter(pk=first.pk).update(playback_started_at=F("playback_started_at") - ago(7))
     response = rater.played(first)
     assert response.status_code == 409 and b"Please play the clip to the end" in response.content
+    assert "Retry-After" not in response  # no time makes up for media that was never sent
     response = client.post(rater.url("rate"), {"clip": token, "score": 4})
     assert response.status_code == 409 and b"Please play the clip to the end" in response.content
     assert not Rating.objects.exists()

@@ -71,21 +71,30 @@
       });
     }
   });
+  // Tells the server the clip ended. If its clock says the clip cannot have played yet (its start
+  // reached a loaded server late), it says when to ask again (Retry-After) and the page does.
+  function sendPlayed() {
+    return post(form.dataset.playedUrl, clipBody()).then(function (response) {
+      var wait = Number(response.headers.get("Retry-After"));
+      if (response.status === 409 && wait > 0) {
+        say("Checking that the clip played to its end…");
+        return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); }).then(sendPlayed);
+      }
+      if (!response.ok) {
+        // Playback never began by the server's clock: the refusal says so.
+        return response.text().then(function (html) { showError(refusalOf(html)); });
+      }
+      showError("");
+      submit.disabled = false;
+      say("Choose a score, then press Next.");
+    });
+  }
+
   video.addEventListener("ended", function () {
     play.textContent = "Played";
     replay.disabled = false;
     furthest = video.duration;
-    Promise.resolve(started)
-      .then(function () { return post(form.dataset.playedUrl, clipBody()); })
-      .then(function (response) {
-        if (!response.ok) {
-          // The server's clock says the clip cannot have played yet: Replay, then try again.
-          return response.text().then(function (html) { showError(refusalOf(html)); });
-        }
-        showError("");
-        submit.disabled = false;
-        say("Choose a score, then press Next.");
-      });
+    Promise.resolve(started).then(sendPlayed);
   });
 
   // --- the rating --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ are third-party cookies there. The participant still takes part, and an error in
 is a readable page, not a blank frame."""
 
 import http.client
+import shutil
 import ssl
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from evalsite.rating.models import Participant
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ROOT, _missing, worker_env
 
 from .test_mturk import HitPage
 from .test_outage import free_port
@@ -24,6 +25,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        _missing("openssl is not installed (apt-get install -y openssl)")
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
@@ -70,21 +73,23 @@ def study_site(transactional_db, media_root, certificate, hit_site, tmp_path):
         cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
     )  # fmt: skip
     context = ssl.create_default_context(cafile=str(cert))
-    deadline = time.time() + 60
-    while True:
-        try:
-            conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
-            conn.request("GET", "/ping/")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {open(log.name).read()[-2000:]}") from None
-            time.sleep(0.2)
-    yield f"https://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
+                conn.request("GET", "/ping/")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"gunicorn did not start: {open(log.name).read()[-2000:]}") from None
+                time.sleep(0.2)  # polling a starting server; no event to wait on
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 def test_a_participant_in_a_cross_site_https_frame_takes_part_without_third_party_cookies(

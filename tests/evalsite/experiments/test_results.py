@@ -63,7 +63,7 @@ def test_it_reports_mos_and_tests_over_kept_participants_only(staff, rated):
     assert comparison.stars == "**"
     assert (results.participants, results.kept) == (6, 3)
     html = response.content.decode()
-    assert '<figure id="mos-chart">' in html and "<svg" in html
+    assert '<figure class="chart" id="mos-chart">' in html and "<svg" in html
     assert f"{np.mean(proposed):.2f}" in html
 
 

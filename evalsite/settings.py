@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "evalsite.rating.cookies.PartitionedCookies",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -211,6 +212,10 @@ MTURK_SUBMIT_TO = envlist("MTURK_SUBMIT_TO", "https://www.mturk.com,https://work
 # A framed page gets its cookies only when they are SameSite=None, which browsers accept on HTTPS.
 PARTICIPANT_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and SESSION_COOKIE_SECURE else "Lax"
 CSRF_COOKIE_SAMESITE = "None" if PARTICIPANT_FRAME_ANCESTORS and CSRF_COOKIE_SECURE else "Lax"
+# Browsers block third-party cookies by default: those SameSite=None cookies are also sent
+# Partitioned (CHIPS, evalsite.rating.cookies), which a frame of another site may keep. A CSRF
+# failure on a participant page is a readable page that the frame may show.
+CSRF_FAILURE_VIEW = "evalsite.rating.views.csrf_failure"
 
 # --- Celery -------------------------------------------------------------------------------
 # No broker configured is the embedded mode: a build runs as plain function calls

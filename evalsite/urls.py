@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+handler404 = "evalsite.rating.views.page_not_found"
 handler500 = "evalsite.rating.views.server_error"
 
 urlpatterns = [

@@ -243,9 +243,10 @@ class Results:
     experiment: Experiment
     summaries: list[stats.Summary]
     comparisons: list[stats.Comparison]
-    excluded: list[tuple[object, list[str]]]  # (participant, reasons)
-    participants: int
+    excluded: list[tuple[object, list[str]]]  # (participant who rated, reasons)
+    participants: int  # who rated at least one clip
     kept: int
+    without_ratings: int = 0  # consented, rated nothing
     chart_svg: str = ""
     scores: dict = field(default_factory=dict)
     # Every attribute asked, the paper's suitability first (its figures are also the fields above).
@@ -294,14 +295,17 @@ def collect_results(experiment: Experiment, chart: bool = True) -> Results:
         per_attribute.append(AttributeResults(attribute, summaries, comparisons, svg, scores))
     main = per_attribute[0]
     participants = {p.pk: p for p in experiment.participants.all()}
-    excluded = [(participants[pk], why) for pk, why in verdicts.items() if why]
+    # Counted: who rated at least one clip. Who consented and left before rating is only a number.
+    raters = {r.assignment.participant_id for r in ratings}
+    excluded = [(participants[pk], why) for pk, why in verdicts.items() if why and pk in raters]
     return Results(
         experiment,
         main.summaries,
         main.comparisons,
         excluded,
-        len(verdicts),
-        len(verdicts) - len(excluded),
+        len(raters),
+        len(raters) - len(excluded),
+        without_ratings=len(participants) - len(raters),
         chart_svg=main.chart_svg,
         scores=main.scores,
         attributes=per_attribute,
@@ -399,6 +403,7 @@ def results_json(experiment: Experiment) -> dict:
         "experiment": {"id": experiment.pk, "slug": experiment.slug, "title": experiment.title},
         "participants": results.participants,
         "kept": results.kept,
+        "without_ratings": results.without_ratings,
         "attributes": [
             {
                 "field": a.attribute.field,
@@ -455,6 +460,7 @@ CSV_COLUMNS = [
     "play_count",
     "quality",
     "sync",
+    "completion_code",  # the participant's own, given at the finish
 ]
 
 
@@ -486,6 +492,7 @@ def csv_rows(experiment: Experiment):
             r.time_on_page_ms if r.time_on_page_ms is not None else "",
             a.play_count,
             *(getattr(r, attribute.field) or "" for attribute in attributes.OPTIONAL),
+            p.completion_code,
         ]
 
 

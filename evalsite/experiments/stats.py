@@ -48,8 +48,22 @@ class Comparison:
         return significance_stars(self.p)
 
     @property
+    def p_text(self) -> str:
+        return format_p(self.p)
+
+    @property
+    def p_holm_text(self) -> str:
+        return format_p(self.p_holm)
+
+    @property
     def stars_holm(self) -> str:
         return significance_stars(self.p_holm)
+
+
+def format_p(p: float) -> str:
+    """A p-value for the page: 4 significant digits; one below float range (computed as 0, or
+    beyond 1e-300) is shown as "< 1e-300", never as 0."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.4g}"
 
 
 def significance_stars(p: float) -> str:
@@ -141,19 +155,35 @@ def spearman(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -
 
 
 def significant_brackets(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Comparison]:
-    return [c for c in comparisons if c.p < alpha]
+    """The pairs the results table calls significant: by Holm-corrected p, as the chart's stars."""
+    return [c for c in comparisons if c.p_holm < alpha]
+
+
+# Each bracket of the chart sits this many scale points above the one below; the figure grows
+# with the number of brackets at this many inches per scale point, so that a bracket's stars keep
+# the same size in scale points and never reach the bracket above.
+BRACKET_STEP = 0.35
+INCHES_PER_POINT = 0.75
 
 
 def mos_chart_svg(
     summaries: Sequence[Summary], comparisons: Sequence[Comparison], ylabel: str = "MOS (95% CI)"
 ) -> str:
     """Bar chart of MOS with CI whiskers and significance brackets, as an inline SVG string."""
+    return svg_of(mos_chart(summaries, comparisons, ylabel))
+
+
+def mos_chart(summaries: Sequence[Summary], comparisons: Sequence[Comparison], ylabel: str = "MOS (95% CI)"):
+    """The chart of `mos_chart_svg` as a matplotlib Figure."""
     from matplotlib.figure import Figure
 
     shown = [s for s in summaries if s.n > 0]
     position = {s.label: i for i, s in enumerate(shown)}
+    top = max((s.ci_high or s.mos for s in shown), default=1.0)
+    brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
+    ymax = max(5.0, top + BRACKET_STEP * (len(brackets) + 1))
     # A Figure of its own, not pyplot: pyplot's global state is not thread-safe (threaded gunicorn).
-    fig = Figure(figsize=(max(3.5, 1.3 * len(shown) + 1.5), 4.0))
+    fig = Figure(figsize=(max(3.5, 1.3 * len(shown) + 1.5), 1.0 + INCHES_PER_POINT * (ymax - 1.0)))
     ax = fig.subplots()
     ax.bar(
         range(len(shown)),
@@ -166,16 +196,14 @@ def mos_chart_svg(
     # A "$" in a label would start matplotlib mathtext.
     ax.set_xticks(range(len(shown)), [s.label.replace("$", r"\$") for s in shown])
     ax.set_ylabel(ylabel)
-    top = max((s.ci_high or s.mos for s in shown), default=1.0)
-    brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
     _draw_brackets(ax, brackets, position, top)
-    ax.set_ylim(1.0, max(5.0, top + 0.35 * (len(brackets) + 1)))
+    ax.set_ylim(1.0, ymax)
     # The scale ends at 5; the room above it is only for the brackets.
     ax.set_yticks(range(1, 6))
     ax.spines["left"].set_bounds(1, 5)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
-    return svg_of(fig)
+    return fig
 
 
 def svg_of(fig) -> str:
@@ -191,6 +219,6 @@ def _draw_brackets(ax, brackets, position, top):
     brackets = sorted(brackets, key=lambda c: abs(position[c.a] - position[c.b]))
     for level, c in enumerate(brackets):
         x1, x2 = sorted((position[c.a], position[c.b]))
-        y = top + 0.15 + 0.35 * level
+        y = top + 0.15 + BRACKET_STEP * level
         ax.plot([x1, x1, x2, x2], [y, y + 0.08, y + 0.08, y], color="black", linewidth=1)
-        ax.text((x1 + x2) / 2, y + 0.09, c.stars, ha="center", va="bottom")
+        ax.text((x1 + x2) / 2, y + 0.09, c.stars_holm, ha="center", va="bottom")

@@ -11,6 +11,15 @@ def new_participant_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O, which read as 1 and 0
+
+
+def new_completion_code() -> str:
+    """A participant's own completion code, such as 7F3K-9Q2M (40 random bits)."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{code[:4]}-{code[4:]}"
+
+
 class ParticipantQuerySet(models.QuerySet):
     def finished(self):
         return self.filter(finished_at__isnull=False)
@@ -41,6 +50,9 @@ class Participant(models.Model):
     training_done_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Given at the finish, one per participant, beside the study's own code that crowd platforms
+    # take: a researcher can check it in the export, so one leaked code does not pay everyone.
+    completion_code = models.CharField(max_length=9, blank=True)
 
     objects = ParticipantQuerySet.as_manager()
 

@@ -6,6 +6,7 @@ refusal happens before anything is written, and every write is one transaction.
 
 import datetime
 import functools
+import math
 from typing import NamedTuple
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from evalsite.experiments.models import Experiment, Method, Stimulus
 
 from . import audiocheck
 from .design import Clip, plan
-from .models import Assignment, Participant, Rating
+from .models import Assignment, Participant, Rating, new_completion_code
 from .signals import participant_finished
 
 COOKIE_SALT = "evalsite.rating.participant"
@@ -28,6 +29,7 @@ ALREADY_RATED = "You have already rated this clip; each clip is rated once."
 CLOSED = "This study is closed: it does not accept participants or ratings now."
 NOT_OPEN_YET = "This study is not open yet. Please come back when the researcher has opened it."
 FULL = "This study already has all the participants it needs. Thank you!"
+NOT_PLAYED = "Please play the clip to the end before you rate it."
 # Entry-link parameters of the crowd platforms: (platform, worker id, study id, session id).
 PLATFORMS = [
     ("prolific", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
@@ -43,11 +45,13 @@ MAX_ID_LENGTH = Participant._meta.get_field("external_id").max_length
 class Refused(Exception):
     """A request that is turned down with a message for the participant and an HTTP status."""
 
-    def __init__(self, message: str, status: int = 400, title: str = "That did not work"):
+    def __init__(self, message: str, status: int = 400, title: str = "That did not work",
+                 retry_after: int | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.title = title
+        self.retry_after = retry_after  # seconds after which the same request may be accepted
 
 
 # --- the study and the participant's session -------------------------------------------------
@@ -137,8 +141,17 @@ def entry_params(query) -> dict:
     """Platform, ids and every parameter of the entry link, bounded in number and length.
 
     Other parameters are kept to MAX_PARAM_LENGTH characters; a crowd id longer than
-    MAX_ID_LENGTH is refused (400) with a message naming the parameter.
+    MAX_ID_LENGTH, or any parameter (name or value) holding a NUL character, which PostgreSQL
+    cannot store in text, is refused (400) with a message naming the parameter.
     """
+    for key in query.keys():
+        if "\x00" in f"{key}{query.get(key, '')}":
+            raise Refused(
+                f'The link parameter "{key.replace(chr(0), "%00")}" contains a NUL character (%00), '
+                "which this study cannot store. Please check the link you were given, or contact "
+                "the researcher.",
+                400,
+            )
     for _, *names in PLATFORMS:
         for name in names:
             if len(str(query.get(name, ""))) > MAX_ID_LENGTH:
@@ -199,7 +212,8 @@ def enroll(experiment: Experiment, entry: dict, user_agent: str = "", checked: b
             participant = Participant.objects.create(
                 experiment=experiment,
                 sequence=sequence,
-                user_agent=user_agent[:400],
+                # Not the participant's to correct: a NUL, which PostgreSQL cannot store, is marked.
+                user_agent=user_agent.replace("\x00", "\ufffd")[:400],
                 consented_at=timezone.now(),
                 **entry,
             )
@@ -330,7 +344,8 @@ def training_stimuli(experiment):
 
 
 # What each kind of training clip (the kind closes its label, see workers.build.control) shows the
-# participant about the scale, as the training of ITU-T P.808 presents the ends of the scale.
+# participant about the scale, as the training of ITU-T P.808 presents the ends of the scale (a
+# random sound is neither end: its caption says so, and the page does not call them the ends).
 TRAINING_CAPTIONS = {
     "original": ("An example of a good match",
                  "The video's own sound. A match like this deserves 4 (Good) or 5 (Excellent)."),
@@ -376,7 +391,7 @@ def finish(participant: Participant) -> bool:
     if unrated(participant).exists():
         return False
     first = Participant.objects.filter(pk=participant.pk, finished_at__isnull=True).update(
-        finished_at=timezone.now()
+        finished_at=timezone.now(), completion_code=new_completion_code()
     )
     if first:  # an adaptive stopping rule may take a look now
         participant_finished.send(sender=Participant, experiment_id=participant.experiment_id)
@@ -440,29 +455,45 @@ def _assigned(participant: Participant, clip):
 def record_started(participant: Participant, clip) -> None:
     """Playback began in the participant's player: the server's clock of the minimum listening time.
 
-    Only the first start counts (a replay does not restart it), and only once the clip's media
-    was served to this participant.
+    Only the first start counts (a replay does not restart it). It may reach the server before
+    the clip's media request was served (a loaded server, a slow network): it is taken all the
+    same, and the clock counts from the later of the two (`playback_began`).
     """
     assigned = _assigned(participant, clip).filter(rating__isnull=True)
-    now = timezone.now()
-    if assigned.filter(playback_started_at__isnull=True, media_served_at__isnull=False).update(
-        playback_started_at=now
-    ):
+    if assigned.filter(playback_started_at__isnull=True).update(playback_started_at=timezone.now()):
         return
     if not assigned.exists():
         raise Refused("This clip is not in your list of clips to rate.", 403)
-    if not assigned.filter(media_served_at__isnull=False).exists():
-        raise Refused("The clip has not been loaded yet. Please reload the page.", 409)
+
+
+def playback_began(media_served_at, playback_started_at):
+    """The earliest moment playback can have begun by the server's clock: the later of the clip's
+    first serving and the page's `/started/`, which reach the server in either order. None
+    while either is missing."""
+    if media_served_at is None or playback_started_at is None:
+        return None
+    return max(media_served_at, playback_started_at)
 
 
 def record_played(participant: Participant, clip) -> None:
-    """The clip reached its end in the participant's player (posted by the page's script)."""
-    now = timezone.now()
-    changed = _assigned(participant, clip).filter(rating__isnull=True).update(
-        played_to_end_at=now, play_count=F("play_count") + 1
-    )
-    if not changed:
+    """The clip reached its end in the participant's player (posted by the page's script).
+
+    A claim that comes sooner after playback began than the clip lasts (`played_shortfall`) is
+    refused, or with RATING_TOO_FAST=flag taken and its rating flagged (`rating_refusal`).
+    """
+    assigned = _assigned(participant, clip).filter(rating__isnull=True)
+    clock = assigned.values_list("media_served_at", "playback_started_at", "stimulus__duration").first()
+    if clock is None:
         raise Refused("This clip is not in your list of clips to rate.", 403)
+    now = timezone.now()
+    shortfall = played_shortfall(*clock, now)
+    if shortfall is not None and too_fast_policy() == "refuse":
+        # A start stamped late on a loaded server makes a real play look short: Retry-After says
+        # when the clip can have played, and the page sends its claim again then, by itself.
+        began = playback_began(clock[0], clock[1])
+        wait = None if began is None else max(1, math.ceil(_remaining(began, clock[2], now)))
+        raise Refused(shortfall, 409, retry_after=wait)
+    assigned.update(played_to_end_at=now, play_count=F("play_count") + 1)
 
 
 class Target(NamedTuple):
@@ -555,18 +586,45 @@ def too_fast_policy() -> str:
 def listening_shortfall(target: Target, now) -> str | None:
     """Why this rating comes sooner than the clip allows, or None when it does not.
 
-    The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when the
-    server recorded the start of playback; a clip whose media was never served, or whose
-    playback never began, has not been heard at all.
+    The minimum is the clip's duration less `RATING_PLAY_TOLERANCE_S`, counted from when
+    playback began by the server's clock (`playback_began`); a clip whose media was never served,
+    or whose playback never began, has not been heard at all. A claim of the clip's end that came
+    too soon (taken only with RATING_TOO_FAST=flag) makes its rating too fast as well.
     """
-    if target.media_served_at is None or target.playback_started_at is None:
-        return "Please play the clip to the end before you rate it."
-    duration = target.duration or 0.0
-    elapsed = (now - target.playback_started_at).total_seconds()
-    if elapsed < duration - settings.RATING_PLAY_TOLERANCE_S:
+    began = playback_began(target.media_served_at, target.playback_started_at)
+    if began is None:
+        return NOT_PLAYED
+    elapsed = _elapsed(began, target.duration, now)
+    if elapsed is not None:
         return (f"You rated this clip {elapsed:.1f} s after it began playing, but it lasts "
-                f"{duration:.1f} s. Please play it to the end, then rate it.")
+                f"{target.duration:.1f} s. Please play it to the end, then rate it.")
+    if target.played_to_end_at is not None:
+        return played_shortfall(target.media_served_at, target.playback_started_at, target.duration,
+                                target.played_to_end_at)
     return None
+
+
+def played_shortfall(media_served_at, playback_started_at, duration, now) -> str | None:
+    """Why a claim, at `now`, that the clip played to its end cannot be true, or None."""
+    began = playback_began(media_served_at, playback_started_at)
+    if began is None:
+        return NOT_PLAYED
+    elapsed = _elapsed(began, duration, now)
+    if elapsed is not None:
+        return (f"Your player said the clip ended {elapsed:.1f} s after it began playing, but it lasts "
+                f"{duration:.1f} s. Please press Replay and play it to the end.")
+    return None
+
+
+def _elapsed(began, duration: float | None, now) -> float | None:
+    """Seconds from `began` to `now` when they are fewer than the clip needs (its duration less
+    RATING_PLAY_TOLERANCE_S), None otherwise."""
+    return (now - began).total_seconds() if _remaining(began, duration, now) > 0 else None
+
+
+def _remaining(began, duration: float | None, now) -> float:
+    """Seconds still to go from `now` until the clip can have played since `began`."""
+    return (duration or 0.0) - settings.RATING_PLAY_TOLERANCE_S - (now - began).total_seconds()
 
 
 def _tables() -> dict:
@@ -641,16 +699,23 @@ def _insert_rating(
     return row[0] if row else None
 
 
-def clip_for_participant(request, token) -> Stimulus:
-    """The stimulus behind a blind clip URL, if this session's participant may see it."""
+def clip_for_participant(request, token) -> tuple[Stimulus, int | None]:
+    """The stimulus behind a blind clip URL, if this session's participant may see it, and the
+    participant's assignment of it (None for a training clip, which any participant may see)."""
     stimulus = Stimulus.objects.ready().select_related("experiment").filter(token=token).first()
     if stimulus is None:
         raise Http404("No such clip.")
     participant = require_participant(request, stimulus.experiment.slug)
     if stimulus.role == Stimulus.Role.TRAINING:
-        return stimulus
-    assigned = Assignment.objects.filter(participant=participant, stimulus=stimulus)
-    if not assigned.filter(media_served_at__isnull=True).update(media_served_at=timezone.now()):
-        if not assigned.exists():
-            raise Refused("This clip is not in your list of clips.", 403)
-    return stimulus
+        return stimulus, None
+    assignment = Assignment.objects.filter(participant=participant, stimulus=stimulus).values_list(
+        "pk", flat=True).first()
+    if assignment is None:
+        raise Refused("This clip is not in your list of clips.", 403)
+    return stimulus, assignment
+
+
+def media_served(assignment: int) -> None:
+    """The clip's bytes went out to its participant: the first time starts the server's clock."""
+    first = Assignment.objects.filter(pk=assignment, media_served_at__isnull=True)
+    first.update(media_served_at=timezone.now())

@@ -17,6 +17,7 @@ study_urls = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("ping/", views.ping, name="ping"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("s/<slug:slug>/", include(study_urls)),
     path("clip/<uuid:token>", views.clip, name="clip"),
 ]

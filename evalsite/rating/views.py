@@ -4,18 +4,17 @@ import functools
 import sys
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from evalsite.experiments.attributes import asked
 
-from . import audiocheck, services
+from . import audiocheck, icon, services
 from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
 from .media import ranged_file_response
 
@@ -39,6 +38,8 @@ def refusals(view):
             response = render(request, "rating/refused.html",
                               {"message": refused.message, "slug": slug, "title": refused.title},
                               status=refused.status)
+            if refused.retry_after is not None:
+                response["Retry-After"] = str(refused.retry_after)
         return framable(response)
 
     return never_cache(wrapper)
@@ -78,6 +79,25 @@ def server_error(request):
     return framable(response)
 
 
+def page_not_found(request, exception):
+    """handler404: Django's page, which a crowd platform's frame may show on a participant page."""
+    response = defaults.page_not_found(request, exception)
+    return framable(response) if is_participant_page(request) else response
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: on a participant page, a page in the study's style that a crowd
+    platform's frame may show (Django's own page is DENY, a blank frame); elsewhere Django's."""
+    if not is_participant_page(request):
+        return csrf.csrf_failure(request, reason)
+    message = ("Your browser did not send back this study's security cookie (CSRF verification "
+               "failed), so this form could not be accepted. Please reload the page and try again; "
+               "if it happens again, open the study link in a new browser tab.")
+    context = {"message": message, "title": "Please reload the page",
+               "slug": resolve(request.path_info).kwargs.get("slug")}
+    return framable(render(request, "rating/refused.html", context, status=403))
+
+
 def to_step(participant):
     participant.refresh_from_db()  # a service may just have moved it on
     return redirect(services.next_step(participant), slug=participant.experiment.slug)
@@ -87,6 +107,13 @@ def home(request):
     return render(request, "rating/home.html")
 
 
+@require_safe
+def favicon(request):
+    response = HttpResponse(icon.favicon_ico(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @require_GET
 def ping(request):
     # The trivial reference view of bench/ratings.py, and a health check for load balancers.
@@ -94,13 +121,13 @@ def ping(request):
 
 
 @refusals
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def entry(request, slug):
     experiment = services.open_experiment(slug)
+    entry = services.entry_params(request.GET)  # checks every parameter, resume included
     if "resume" in request.GET:
         participant = services.participant_by_token(experiment, request.GET["resume"])
         return services.remember(to_step(participant), participant)
-    entry = services.entry_params(request.GET)
     participant = services.returning_participant(experiment, entry)
     if participant is None and not entry["external_id"]:
         participant = services.session_participant(request, experiment)
@@ -134,8 +161,7 @@ def audio_check(request, slug):
         if not form.is_valid():
             return _audio_page(request, experiment, participant, form, status=400)
         passed = services.answer_audio_check(participant, form.cleaned_data["answer"])
-        if passed is None:
-            messages.warning(request, "Those were not the digits in the clip. Please listen to the new clip.")
+        if passed is None:  # the page says so from the attempts recorded (see _audio_page)
             return redirect("rating:audio_check", slug=slug)
         return to_step(participant)
     services.audio_check_digits(participant)
@@ -148,6 +174,8 @@ def _audio_page(request, experiment, participant, form, status=200):
         "form": form,
         "error": first_error(form) if form.is_bound and form.errors else "",
         "attempt": participant.audio_check_attempts + 1,
+        # Said from the server's record, not a messages cookie, which a cross-site frame drops.
+        "wrong": participant.audio_check_attempts > 0,
         "max_attempts": audiocheck.MAX_ATTEMPTS,
     }
     return render(request, "rating/audio_check.html", context, status=status)
@@ -242,12 +270,18 @@ def done(request, slug):
     experiment = participant.experiment
     if not services.finish(participant):
         return to_step(participant)
-    context = {"experiment": experiment, "mturk": services.mturk_submission(participant)}
+    participant.refresh_from_db(fields=["completion_code"])  # given by finish, the first time
+    context = {"experiment": experiment, "participant": participant,
+               "mturk": services.mturk_submission(participant)}
     return render(request, "rating/done.html", context)
 
 
 @refusals
 @require_safe
 def clip(request, token):
-    stimulus = services.clip_for_participant(request, token)
-    return ranged_file_response(request, stimulus.file, "video/mp4")
+    stimulus, assignment = services.clip_for_participant(request, token)
+    response = ranged_file_response(request, stimulus.file, "video/mp4")
+    # Only bytes sent count as served: a HEAD, or a range outside the file, downloads nothing.
+    if assignment is not None and request.method == "GET" and response.status_code in (200, 206):
+        services.media_served(assignment)
+    return response

@@ -63,8 +63,33 @@ def test_it_reports_mos_and_tests_over_kept_participants_only(staff, rated):
     assert comparison.stars == "**"
     assert (results.participants, results.kept) == (6, 3)
     html = response.content.decode()
-    assert '<figure id="mos-chart">' in html and "<svg" in html
+    assert '<figure class="chart" id="mos-chart">' in html and "<svg" in html
     assert f"{np.mean(proposed):.2f}" in html
+
+
+def test_it_counts_only_participants_who_rated(staff, rated):
+    from evalsite.rating.models import Participant
+
+    # Consented and left before rating anything: one passed the audio check, one failed it.
+    Participant.objects.create(experiment=rated, external_id="gus", audio_check_passed=True)
+    Participant.objects.create(experiment=rated, external_id="hal", audio_check_passed=False)
+    response = staff.get(reverse("experiments:results", args=[rated.pk]))
+    results = response.context["results"]
+    counts = (results.participants, results.kept, len(results.excluded), results.without_ratings)
+    assert counts == (6, 3, 3, 2)
+    assert "hal" not in {p.external_id for p, _ in results.excluded}
+    text = " ".join(response.content.decode().split())
+    assert "Participants who rated: 6 (3 kept, 3 excluded by screening); 2 more consented" in text
+    data = staff.get(reverse("experiments:export_results", args=[rated.pk])).json()
+    assert (data["participants"], data["kept"], data["without_ratings"]) == (6, 3, 2)
+
+
+def test_it_shows_which_p_the_chart_stars_and_each_p_value(staff, rated):
+    response = staff.get(reverse("experiments:results", args=[rated.pk]))
+    html = response.content.decode()
+    assert "the pairs significant in the table below by Holm-corrected p" in html
+    for c in response.context["results"].comparisons:
+        assert f'<td data-label="p (Holm)" class="num">{c.p_holm_text}</td>' in html
 
 
 def test_it_lists_who_was_excluded_and_why(staff, rated):

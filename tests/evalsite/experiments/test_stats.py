@@ -75,19 +75,48 @@ def test_it_skips_methods_without_ratings_in_comparisons():
     assert {(c.a, c.b) for c in comparisons} == {("a", "c"), ("c", "a")}
 
 
+def test_it_shows_a_p_value_below_float_range_as_below_1e_300_not_0():
+    above, below = stats.compare_all({"a": [5] * 3000, "b": [1] * 3000})
+    assert above.p == 0.0  # beyond what a float holds
+    assert (above.p_text, above.p_holm_text, below.p_text) == ("< 1e-300", "< 1e-300", "1")
+    assert [stats.format_p(p) for p in (0.01234567, 2e-300, 5e-301)] == ["0.01235", "2e-300", "< 1e-300"]
+
+
 def test_it_draws_bars_whiskers_and_a_bracket_per_significant_pair():
     groups = {"proposed": PROPOSED, "triplet": TRIPLET, "random": RANDOM}
     summaries = [stats.summarize(k, v) for k, v in groups.items()]
     comparisons = stats.compare_all(groups)
     svg = stats.mos_chart_svg(summaries, comparisons)
     assert svg.startswith("<svg")
-    significant = [c for c in comparisons if c.p < 0.05]
+    significant = [c for c in comparisons if c.p_holm < 0.05]
     assert len(significant) >= 2
+    # triplet > random: p 0.013 (*) but Holm p 0.051, not significant in the table: no bracket.
+    assert any(c.p < 0.05 <= c.p_holm for c in comparisons)
     # Each bracket carries its stars as text; matplotlib writes text as glyph uses with a comment.
     stars = re.findall(r"<!-- (\*\*?) -->", svg)
-    assert sorted(stars) == sorted(c.stars for c in significant)
+    assert sorted(stars) == sorted(c.stars_holm for c in significant)
     assert all(label in svg for label in groups)
     assert math.isfinite(summaries[0].ci95)
+
+
+@pytest.mark.parametrize("methods", [3, 5])
+def test_it_keeps_every_bracket_s_stars_clear_of_the_other_brackets(methods):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    # Every pair significant: methods * (methods - 1) / 2 brackets, stacked.
+    groups = {f"m{k}": [5 - k] * 30 + [4 - k] * 10 for k in range(methods)}
+    summaries = [stats.summarize(k, v) for k, v in groups.items()]
+    fig = stats.mos_chart(summaries, stats.compare_all(groups))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    stars = [t for t in ax.texts if t.get_text().startswith("*")]
+    brackets = ax.lines[-len(stars):]
+    assert len(stars) == methods * (methods - 1) // 2
+    for text, own in zip(stars, brackets, strict=True):
+        box = text.get_window_extent(renderer)
+        for line in brackets:
+            if line is not own:
+                assert not box.overlaps(line.get_window_extent(renderer)), text.get_text()
 
 
 def test_charts_drawn_at_once_in_several_threads_each_hold_their_own_bars():

@@ -1,6 +1,7 @@
 import io
 
 import numpy as np
+from django.test import Client
 from scipy.io import wavfile
 
 from evalsite.rating.models import Participant
@@ -42,6 +43,12 @@ def test_it_gives_new_digits_after_a_wrong_answer_and_fails_after_three(client, 
         assert response.status_code == 302
         participant = w.participant
         assert participant.audio_check_attempts == attempt and participant.audio_check_answer == wrong
+        if attempt < 3:  # the next page says so from the server's record: no messages cookie needed
+            fresh = Client()
+            name = f"participant-{w.slug}"
+            fresh.cookies[name] = client.cookies[name].value
+            page = fresh.get(w.url("audio_check"))
+            assert "Those were not the digits in the clip. Please listen to the new clip." in page.text
     assert participant.audio_check_passed is False
     assert response["Location"].endswith("/instructions/")  # screening excludes them later
 

@@ -75,3 +75,16 @@ def test_it_reveals_no_method_in_the_page_the_url_or_the_headers(client, rater):
         assert method.label not in visible and method.kind not in visible
     assert rater.current().stimulus.file.name not in visible
     assert "filename" not in response["Content-Disposition"] and "Last-Modified" not in response
+
+
+def test_it_stamps_the_media_as_served_only_when_a_get_sends_its_bytes(client, rater, clip_file):
+    assignment = rater.current()
+    url = reverse("rating:clip", args=[assignment.stimulus.token])
+    size = clip_file.stat().st_size
+    assert client.head(url).status_code == 200  # a HEAD downloads nothing
+    assert client.get(url, HTTP_RANGE=f"bytes={size}-").status_code == 416  # nor does this range
+    assignment.refresh_from_db()
+    assert assignment.media_served_at is None
+    assert body(client.get(url, HTTP_RANGE="bytes=0-99")) == clip_file.read_bytes()[:100]
+    assignment.refresh_from_db()
+    assert assignment.media_served_at is not None

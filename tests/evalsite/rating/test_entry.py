@@ -210,3 +210,11 @@ def test_it_enrolls_simultaneous_participants_with_distinct_dense_arrival_number
         planned = [c.pk for c in services.assignment_plan(experiment, participant.sequence)]
         assigned = participant.assignments.order_by("position").values_list("stimulus", flat=True)
         assert list(assigned) == planned
+
+
+def test_it_answers_head_on_the_entry_link_like_get_and_creates_nobody(client, make_study):
+    experiment = make_study()
+    response = client.head(reverse("rating:entry", args=[experiment.slug]) + "?PROLIFIC_PID=p1")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    assert response.content == b""
+    assert not Participant.objects.exists()

@@ -23,6 +23,26 @@ def test_it_lets_the_listed_origins_frame_participant_pages_and_nobody_frame_the
     assert "X-Frame-Options" not in response
     admin = client.get("/admin/login/")
     assert admin["X-Frame-Options"] == "DENY" and "Content-Security-Policy" not in admin
+    # A study link that names no study: the frame shows the 404 page, not a blank frame.
+    missing = client.get(reverse("rating:entry", args=["no-such-study"]))
+    assert missing.status_code == 404 and "X-Frame-Options" not in missing
+    assert missing["Content-Security-Policy"].startswith("frame-ancestors 'self' https://worker.mturk.com")
+    assert client.get("/researcher/no-such-page/")["X-Frame-Options"] == "DENY"
+
+
+def test_it_sends_the_cookies_a_frame_needs_partitioned(client, make_study, settings):
+    # As in production with framing on: SameSite=None and Secure, hence Partitioned (CHIPS).
+    settings.PARTICIPANT_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "None"
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    experiment = make_study()
+    url = reverse("rating:entry", args=[experiment.slug])
+    consent = client.get(url)
+    assert consent.cookies["csrftoken"].OutputString().endswith("; SameSite=None; Secure; Partitioned")
+    response = client.post(url, {"consent": "on"})
+    cookie = response.cookies[f"participant-{experiment.slug}"].OutputString()
+    assert "SameSite=None" in cookie and cookie.endswith("; Partitioned")
+    settings.PARTICIPANT_COOKIE_SAMESITE = settings.CSRF_COOKIE_SAMESITE = "Lax"  # framing off
+    assert "Partitioned" not in client.__class__().get(url).cookies["csrftoken"].OutputString()
 
 
 def test_it_submits_the_assignment_to_turk_submit_to_only_for_mturk_origins(client, make_study, walk,
@@ -119,7 +139,9 @@ def test_a_framed_participant_takes_the_study_and_submits_the_hit(
     shot(page, "mturk-hit-done")
     study.get_by_role("button", name="Submit the HIT").click()
     expect(study.locator("#submitted")).to_have_text("HIT submitted")
-    form = {"assignmentId": ["A9"], "completion_code": ["C0DE-42"]}
+    participant.refresh_from_db()
+    form = {"assignmentId": ["A9"], "completion_code": ["C0DE-42"],
+            "personal_code": [participant.completion_code]}
     assert HitPage.submitted == [("/mturk/externalSubmit", form)]
     assert participant.assignments.filter(rating__score=4).count() == 1
     # The admin refuses to be framed: its frame never shows the login form.

@@ -10,9 +10,16 @@ import time
 
 import pytest
 
+from evalsite.rating.models import Rating
 from tests.conftest import ROOT, worker_env
 
+from .conftest import signed_cookie
 from .test_browser import shot
+
+# What the outage page promises; test_it_does_after_a_retry_what_the_outage_page_says checks it.
+AFTER_RETRY = ("press Try again: you come back to the first clip you have not rated yet. If your last "
+               "rating did not reach us, that clip is shown again: play it to the end, choose your "
+               "score and press Next.")
 
 
 def free_port() -> int:
@@ -70,6 +77,7 @@ def test_it_answers_503_with_a_retry_button_when_the_database_is_down(server_wit
     assert status == 503
     assert headers["Retry-After"] == "10"
     assert "<h1>Please try again in a moment</h1>" in html
+    assert " ".join(html.split()).count(AFTER_RETRY) == 1
     assert f'<a class="button" id="retry" href="{path}">Try again</a>' in html  # the same link again
     assert "rating/rating.css" in html  # the participant pages' style
     for detail in ("OperationalError", "psycopg", "connection", "Traceback", "gone", "Server Error"):
@@ -108,3 +116,30 @@ def test_it_treats_an_unreachable_broker_as_an_outage():
             conn.ensure_connection(max_retries=1)
     assert is_outage(raised.value)
     assert not is_outage(ValueError("a bug, not an outage"))
+
+
+@pytest.mark.slow
+def test_it_does_after_a_retry_what_the_outage_page_says(transactional_db, live_server, make_study, walk,
+                                                         new_page):
+    from playwright.sync_api import expect
+
+    participant = walk(make_study(slug="back", gold=0, trap=0)).to_rating()
+    total = participant.assignments.count()
+    page = new_page()
+    page.context.add_cookies([{"name": "participant-back", "url": live_server.url,
+                               "value": signed_cookie("back", participant.token)}])
+    page.goto(f"{live_server.url}/s/back/rate/")
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.get_by_role("button", name="Next")).to_be_enabled()
+    page.get_by_role("radio", name="4 Good").check()
+    # The rating never reached the server; Try again loads the page's URL afresh.
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Clip 1 of {total}")  # the same clip
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    assert not page.get_by_role("radio", name="4 Good").is_checked()
+    page.get_by_role("button", name="Play", exact=True).click()  # played to the end again
+    expect(page.get_by_role("button", name="Next")).to_be_enabled()
+    page.get_by_role("radio", name="4 Good").check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Clip 2 of {total}")
+    assert Rating.objects.get(assignment__participant=participant).score == 4

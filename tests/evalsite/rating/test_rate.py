@@ -1,5 +1,7 @@
 """The rating endpoint: the happy path, and every bad submission refused with nothing stored."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -24,7 +26,7 @@ def test_it_shows_one_clip_with_an_accessible_five_point_scale_and_progress(clie
     response = client.get(rater.url("rate"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Clip 1 of 6" in html
+    assert "<h1>Clip 1 of 6</h1>" in html  # the page's heading, for screen readers' heading lists
     assert "<fieldset" in html and "<legend>" in html
     for value, label in [(5, "Excellent"), (4, "Good"), (3, "Fair"), (2, "Poor"), (1, "Bad")]:
         assert f'<input type="radio" name="score" id="score-{value}" value="{value}"' in html
@@ -59,6 +61,8 @@ def test_it_flags_a_clip_rated_before_it_was_played_when_so_configured(client, r
 
 def test_it_records_when_a_clip_played_to_its_end(client, rater):
     assignment = rater.current()
+    assert rater.played(assignment).status_code == 409  # never started: it cannot have ended
+    rater.start(assignment)
     assert rater.played(assignment).status_code == 204
     assert rater.played(assignment).status_code == 204
     assignment.refresh_from_db()
@@ -237,6 +241,31 @@ def test_it_shows_the_completion_code_once_every_clip_is_rated(client, rater):
     assert b'id="completion-code"' in page.content and b"C0DE-42" in page.content
     assert rater.participant.finished_at is not None
     assert Rating.objects.count() == 6
+
+
+def test_it_gives_each_participant_a_personal_code_beside_the_studys_checkable_in_the_export(
+    client, make_study, walk
+):
+    from evalsite.experiments.services import csv_rows
+
+    experiment = make_study(slug="codes")
+    codes = []
+    for browser in (client, Client()):
+        w = walk(experiment, browser)
+        w.to_rating()
+        while (assignment := w.current()) is not None:
+            w.rate(assignment, 4)
+        html = browser.get(w.url("done")).content.decode()
+        code = w.participant.completion_code
+        assert re.fullmatch(r"[0-9A-HJ-NP-Z]{4}-[0-9A-HJ-NP-Z]{4}", code)
+        assert f'<strong id="personal-code" class="code">{code}</strong>' in html
+        assert 'id="completion-code" class="code">C0DE-42<' in html  # the study's code, for the platform
+        assert code in browser.get(w.url("done")).content.decode()  # kept, not drawn again
+        codes.append(code)
+    assert codes[0] != codes[1]
+    header, *rows = list(csv_rows(experiment))
+    exported = {row[header.index("completion_code")] for row in rows}
+    assert sorted(exported) == sorted(codes)  # each participant's rows carry their code
 
 
 def test_it_sends_the_participant_back_to_the_crowd_platform(client, make_study, walk):

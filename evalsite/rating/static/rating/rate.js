@@ -61,19 +61,40 @@
     play.disabled = true;
     replay.disabled = true;
     play.textContent = "Playing…";
-    // The server's clock of the minimum listening time starts here (the first play only).
-    if (!started) started = post(form.dataset.startedUrl, clipBody());
+    // The server's clock of the minimum listening time starts here (the first play only). It
+    // may reach the server before the clip's media does; the server counts from the later. A
+    // refusal is sent again at the next play, so the page never needs a reload.
+    if (!started) {
+      started = post(form.dataset.startedUrl, clipBody()).then(function (response) {
+        if (!response.ok) started = null;
+        return response;
+      });
+    }
   });
+  // Tells the server the clip ended. If its clock says the clip cannot have played yet (its start
+  // reached a loaded server late), it says when to ask again (Retry-After) and the page does.
+  function sendPlayed() {
+    return post(form.dataset.playedUrl, clipBody()).then(function (response) {
+      var wait = Number(response.headers.get("Retry-After"));
+      if (response.status === 409 && wait > 0) {
+        say("Checking that the clip played to its end…");
+        return new Promise(function (resolve) { setTimeout(resolve, wait * 1000); }).then(sendPlayed);
+      }
+      if (!response.ok) {
+        // Playback never began by the server's clock: the refusal says so.
+        return response.text().then(function (html) { showError(refusalOf(html)); });
+      }
+      showError("");
+      submit.disabled = false;
+      say("Choose a score, then press Next.");
+    });
+  }
+
   video.addEventListener("ended", function () {
     play.textContent = "Played";
     replay.disabled = false;
     furthest = video.duration;
-    Promise.resolve(started)
-      .then(function () { return post(form.dataset.playedUrl, clipBody()); })
-      .then(function () {
-        submit.disabled = false;
-        say("Choose a score, then press Next.");
-      });
+    Promise.resolve(started).then(sendPlayed);
   });
 
   // --- the rating --------------------------------------------------------------------------

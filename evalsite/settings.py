@@ -1,11 +1,13 @@
 """Settings for the evaluation site, read from the environment.
 
-Every variable goes through a small typed helper that raises ImproperlyConfigured on a bad value,
-so a typo in a deployment fails at start-up instead of at the first request.
+Every variable goes through a small typed helper (env*) that raises ImproperlyConfigured on a bad
+value, so a typo in a deployment fails at start-up instead of at the first request; DATABASE_URL
+is parsed by dj-database-url with the same kind of error, and MEDIA_URL is checked by Django.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -48,6 +50,14 @@ def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+def envurl(name: str, schemes: tuple[str, ...]) -> str:
+    """A URL of one of `schemes`, or "" when the variable is unset or empty."""
+    value = os.getenv(name, "").strip()
+    if value and urlparse(value).scheme not in schemes:
+        raise ImproperlyConfigured(f"{name} must be a URL like {schemes[0]}://host:port/..., got {value!r}")
+    return value
 
 
 def envpath(name: str, default: Path) -> Path:
@@ -150,7 +160,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = envpath("STATIC_ROOT", VAR_DIR / "static")
-MEDIA_URL = os.getenv("MEDIA_URL", "/media/")
+MEDIA_URL = os.getenv("MEDIA_URL", "/media/").strip()  # Django refuses one without its closing slash
 MEDIA_ROOT = envpath("MEDIA_ROOT", VAR_DIR / "media")
 # Uploaded videos can be large; stream them to disk instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -221,10 +231,10 @@ CSRF_FAILURE_VIEW = "evalsite.rating.views.csrf_failure"
 # No broker configured is the embedded mode: a build runs as plain function calls
 # (workers.build.run_build) in a process of its own started by the site, in `manage.py
 # build_stimuli` or in `manage.py demo`, never inside a web request; no task is sent.
-CELERY_BROKER_URL = os.getenv("CELERY_BROKER_URL", "")
+CELERY_BROKER_URL = envurl("CELERY_BROKER_URL", ("redis", "rediss", "amqp", "amqps"))
 EMBEDDED_TASKS = not CELERY_BROKER_URL
 # Progress lives in the database; a result backend only serves health checks (evalsite.ping).
-CELERY_RESULT_BACKEND = os.getenv("CELERY_RESULT_BACKEND", "") or (
+CELERY_RESULT_BACKEND = envurl("CELERY_RESULT_BACKEND", ("redis", "rediss", "db+postgresql", "rpc")) or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
 )
 CELERY_RESULT_EXPIRES = 3600
@@ -264,10 +274,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+LOG_LEVEL = envchoice("LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

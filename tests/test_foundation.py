@@ -39,6 +39,8 @@ def test_it_refuses_to_start_without_secret_key_when_debug_is_off():
         ("DEBUG", "maybe", "DEBUG must be a boolean"),
         ("CELERY_VISIBILITY_TIMEOUT", "soon", "CELERY_VISIBILITY_TIMEOUT must be an integer"),
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a database URL"),
+        ("CELERY_BROKER_URL", "127.0.0.1:6379", "CELERY_BROKER_URL must be a URL like redis://host:port/"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of debug, info, warning, error, critical, got 'loud'"),
         ("RATING_TOO_FAST", "ignore", "RATING_TOO_FAST must be one of refuse, flag, got 'ignore'"),
         ("RATING_PLAY_TOLERANCE_S", "half", "RATING_PLAY_TOLERANCE_S must be a number"),
         ("SEARCH_EF", "0", "SEARCH_EF must be at least 1, got 0"),

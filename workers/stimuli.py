@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
+from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaInfo
 from workers import audio, health, mux
@@ -92,7 +93,10 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
         # A message that kills its worker every time (reject_on_worker_lost requeues it) stops here.
         fail(stimulus_id, attempt, f"gave up after {attempt - 1} attempts: the worker stopped each time")
         return "failed"
-    stimulus = Stimulus.objects.select_related("experiment", "video", "method", "sound").get(pk=stimulus_id)
+    stimulus = Stimulus.objects.select_related(
+        "experiment__sound_library", "video", "method__trained_model", "sound"
+    ).get(pk=stimulus_id)
+    built_from = provenance.settings_of(stimulus)  # read before the work, from the same rows
     try:
         with health.beating(_ours(stimulus_id, attempt)):
             name, fields = _make_file(stimulus)
@@ -107,7 +111,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
         return "failed"
     old = stimulus.file.name
     recorded = _ours(stimulus_id, attempt).update(
-        status=Status.DONE, file=name, finished_at=timezone.now(), error="", **fields
+        status=Status.DONE, file=name, finished_at=timezone.now(), error="", built_from=built_from, **fields
     )
     if not recorded:  # someone else took the stimulus over meanwhile: their file stands
         default_storage.delete(name)

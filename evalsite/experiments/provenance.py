@@ -1,0 +1,109 @@
+"""What a stimulus is built from: the settings that decide its file, recorded when it is built.
+
+`settings_of(stimulus)` names, for one clip, exactly the inputs that change its picture or its
+sound: the video's content and known effect onset; the mux settings its soundtrack uses; for a
+trained model the checkpoint, the hubness option and the sound library's content; for Random the
+seed, what the draw is keyed by and the library; for gold noise the seed; for a trap its score.
+A built clip whose record differs from `settings_of` now is stale, and `stale` says what
+changed, so the next build redoes exactly those and a study holding one does not open.
+"""
+
+import hashlib
+
+from .models import Experiment, Method, SoundLibrary, Stimulus
+
+
+def library_fingerprint(library: SoundLibrary | None) -> str | None:
+    """The library's content: its sounds' hashes in the order draws and searches see them."""
+    if library is None:
+        return None
+    digest = hashlib.sha256()
+    for pk, sha, name in library.sounds.order_by("pk").values_list("pk", "sha256", "name"):
+        digest.update(f"{sha or f'{pk}:{name}'}\n".encode())
+    return f"{library.name}:{digest.hexdigest()[:16]}"
+
+
+def kind_of(stimulus: Stimulus) -> str:
+    """model / random / original for a method's clip or a training clip; gold / trap otherwise."""
+    if stimulus.role in (Stimulus.Role.GOLD, Stimulus.Role.TRAP):
+        return stimulus.role
+    if stimulus.method is not None:
+        return stimulus.method.kind
+    return stimulus.control_kind
+
+
+def draw_key(stimulus: Stimulus) -> str:
+    """What a Random draw is keyed by besides the seed and the video (workers.stimuli.random_sound)."""
+    return stimulus.method.label if stimulus.method else f"{stimulus.role}:{stimulus.label}"
+
+
+def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
+    """The settings that decide this clip now; `library` is the experiment's library_fingerprint
+    when the caller computed it once for many clips."""
+    experiment, video = stimulus.experiment, stimulus.video
+    kind = kind_of(stimulus)
+    out: dict = {"video": video.sha256 or f"id:{video.pk}", "kind": kind}
+    if kind == "gold":
+        return {**out, "seed": experiment.seed, "loudness_lufs": experiment.loudness_lufs}
+    if kind == "trap":
+        return {**out, "expected_score": stimulus.expected_score, "loudness_lufs": experiment.loudness_lufs}
+    if kind == Method.Kind.ORIGINAL:  # the video's own soundtrack: only the loudness applies
+        return {**out, "loudness_lufs": experiment.loudness_lufs}
+    out["mux"] = mux_settings(experiment)
+    out["effect_onset"] = video.effect_onset
+    out["sound_library"] = library_fingerprint(experiment.sound_library) if library == "unset" else library
+    if kind == Method.Kind.RANDOM:
+        return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
+    model = stimulus.method.trained_model if stimulus.method else None
+    out["trained_model"] = (model.checkpoint_sha256 or model.checkpoint) if model else None
+    out["hubness"] = stimulus.method.hubness if stimulus.method else None
+    return out
+
+
+def mux_settings(experiment: Experiment) -> dict:
+    out = {"mode": experiment.mux_mode, "loudness_lufs": experiment.loudness_lufs}
+    if experiment.mux_mode == Experiment.MuxMode.OVERLAY:  # gain and ducking apply to overlays only
+        out |= {"gain_db": experiment.overlay_gain_db, "duck_db": experiment.duck_db}
+    return out
+
+
+def changes(recorded: dict, now: dict) -> list[str]:
+    """What differs, as 'hubness none → centre'; a clip built before records were kept says so."""
+    if not recorded:
+        return ["built before clips recorded their settings"]
+    out = []
+    for key in sorted(set(recorded) | set(now)):
+        before, after = recorded.get(key), now.get(key)
+        if before != after:
+            out.append(f"{key} {_short(before)} → {_short(after)}")
+    return out
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "none" if value is None else str(value)
+
+
+def stale(experiment: Experiment) -> list[tuple[Stimulus, list[str]]]:
+    """Built clips whose settings changed since, each with what changed."""
+    library = library_fingerprint(experiment.sound_library)
+    built = experiment.stimuli.filter(status=Stimulus.Status.DONE).select_related(
+        "experiment__sound_library", "video", "method__trained_model"
+    )
+    out = []
+    for stimulus in built.order_by("pk"):
+        diff = changes(stimulus.built_from, settings_of(stimulus, library))
+        if diff:
+            out.append((stimulus, diff))
+    return out
+
+
+def orphans(experiment: Experiment):
+    """Clips of videos no longer in the experiment."""
+    return experiment.stimuli.exclude(video__in=experiment.videos.all())
+
+
+def describe(stimulus: Stimulus) -> str:
+    what = stimulus.method.label if stimulus.method else stimulus.label or stimulus.role
+    return f"{stimulus.video.name} / {what}"

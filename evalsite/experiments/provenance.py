@@ -86,9 +86,11 @@ def _short(value) -> str:
 
 
 def stale(experiment: Experiment) -> list[tuple[Stimulus, list[str]]]:
-    """Built clips whose settings changed since, each with what changed."""
+    """Built clips of the experiment's videos whose settings changed since, each with what changed
+    (clips of removed videos are `orphans`)."""
     library = library_fingerprint(experiment.sound_library)
-    built = experiment.stimuli.filter(status=Stimulus.Status.DONE).select_related(
+    built = experiment.stimuli.filter(status=Stimulus.Status.DONE, video__in=experiment.videos.all())
+    built = built.select_related(
         "experiment__sound_library", "video", "method__trained_model"
     )
     out = []

@@ -104,6 +104,11 @@ def test_a_build_survives_a_worker_killed_mid_build(start_worker, media_root):
     assert max(exp.stimuli.values_list("attempts", flat=True)) <= 2
 
 
+def clip_files(exp):
+    rows = exp.stimuli.select_related("video", "method")
+    return {(s.video.name, s.method.label): s.file.name for s in rows}
+
+
 def stranded_running(exp):
     return exp.stimuli.filter(status="running").exists()
 
@@ -119,3 +124,31 @@ def test_the_web_side_never_imports_torch():
         env={"DJANGO_SETTINGS_MODULE": "evalsite.test_settings", "PATH": "/usr/bin", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips_go(
+    start_worker, media_root, checkpoint
+):
+    from evalsite.experiments import provenance, services
+
+    videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(3)]
+    exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
+    start_worker("default,gpu,media", env=worker_settings(media_root))
+    build = ("build_stimuli", exp.slug, "--wait", "--interval", "0.5", "--timeout", "180")
+    call_command(*build)
+    before = clip_files(exp)
+    exp.methods.filter(kind="model").update(hubness="centre")
+    exp.videos.remove(videos[2])
+    problems = " ".join(services.open_problems(exp))
+    assert "2 clips were built from settings that changed since" in problems
+    assert "v0 / Model (hubness none → centre)" in problems and "(videos: v2)" in problems
+    plan = services.build_plan(exp)
+    assert plan == ": 2 stale clips rebuilt, 3 clips of removed videos or controls removed"
+    call_command(*build)
+    after = clip_files(exp)
+    assert set(after) == {(v, m) for v in ("v0", "v1") for m in ("Model", "Random", "Original")}
+    assert {key for key in after if after[key] != before[key]} == {("v0", "Model"), ("v1", "Model")}
+    assert all(s.built_from["hubness"] == "centre" for s in exp.stimuli.filter(method__kind="model"))
+    assert provenance.stale(exp) == []
+    check_files(exp, media_root)
+    services.open_experiment(exp)

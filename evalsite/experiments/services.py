@@ -68,8 +68,9 @@ def start_build(experiment: Experiment) -> str:
     if problems:
         raise ActionRefused(problems)
     pk = experiment.pk
-    transaction.on_commit(lambda: build.start_build(pk, detached=True))
-    return f"Building '{experiment}' {build.describe_mode(pk, detached=True)}{build_plan(experiment)}."
+    line = f"Building '{experiment}' {build.describe_mode(pk, detached=True)}{build_plan(experiment)}."
+    transaction.on_commit(lambda: build.start_build(pk, detached=True))  # outside a transaction: now
+    return line
 
 
 def build_plan(experiment: Experiment) -> str:

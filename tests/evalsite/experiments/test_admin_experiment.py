@@ -119,7 +119,8 @@ def test_it_opens_and_closes_a_built_experiment(staff, make_experiment):
     page = staff.get(url)
     labels = [label for _, label in page.context["experiment_buttons"]]
     assert labels == ["Build stimuli", "Resume build", "Open"]
-    assert '<code id="entry-link">http://testserver/s/study/</code>' in page.content.decode()
+    link = '<a id="entry-link" href="/s/study/"><code>http://testserver/s/study/</code></a>'
+    assert link in page.content.decode()
     staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]))
     experiment.refresh_from_db()
     assert experiment.status == "open" and experiment.opened_at is not None

@@ -611,6 +611,7 @@ def manifest(experiment: Experiment) -> dict:
         if library is None
         else {
             "name": library.name,
+            "fingerprint": provenance.library_fingerprint(library),
             "sounds": list(library.sounds.values("id", "name", "sha256", "sound_class", "duration", "onset")),
         },
         "stimuli": [
@@ -624,6 +625,7 @@ def _method_entry(method: Method) -> dict:
     entry = {"label": method.label, "kind": method.kind, "order": method.order}
     model = method.trained_model
     if model is not None:
+        entry["hubness"] = method.hubness  # retrieval's option: trained models only
         entry["trained_model"] = {
             "name": model.name,
             "variant": model.variant,
@@ -640,7 +642,9 @@ def _stimulus_entry(s: Stimulus) -> dict:
         "token": str(s.token),
         "role": s.role,
         "video": s.video.name,
+        "video_sha256": s.video.sha256,
         "method": s.method.label if s.method else None,
+        "control_kind": s.control_kind,
         "sound": s.sound.name if s.sound else None,
         "sound_sha256": s.sound.sha256 if s.sound else None,
         "rank": s.rank,
@@ -649,6 +653,7 @@ def _stimulus_entry(s: Stimulus) -> dict:
         "expected_score": s.expected_score,
         "status": s.status,
         "label": s.label,
+        "built_from": s.built_from,  # the settings that decided the clip (experiments.provenance)
     }
 
 

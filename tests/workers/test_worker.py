@@ -152,3 +152,32 @@ def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips
     assert provenance.stale(exp) == []
     check_files(exp, media_root)
     services.open_experiment(exp)
+
+
+def documented_worker_commands():
+    """(document, command) for every worker command README.md and docs/workers.md give."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "workers.md"):
+        for line in doc.read_text().splitlines():
+            if "celery -A evalsite worker" in line:
+                yield doc.name, line.split("#")[0].strip()
+
+
+def test_the_documented_worker_commands_log_each_task_s_start_and_end(start_worker, media_root):
+    import re
+    import shlex
+
+    commands = list(documented_worker_commands())
+    assert len(commands) == 4
+    # The media command as documented (a name of its own beside other test workers), on the test services.
+    _, command = next(c for c in commands if c[0] == "workers.md" and "-Q media" in c[1])
+    args = [*shlex.split(command)[1:], "--concurrency", "1", "-n", f"docs-{time.time_ns()}@%h"]
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("random",))
+    worker = start_worker(env=worker_settings(media_root), args=args, wait=False)
+    call_command("build_stimuli", exp.slug, "--wait", "--interval", "0.5", "--timeout", "120")
+    stimulus = exp.stimuli.get()
+    log = worker.log.read_text()
+    assert f"mux_stimulus {stimulus.pk}: started" in log, log[-3000:]
+    assert re.search(rf"mux_stimulus {stimulus.pk}: finished in \d+\.\d\d s: done", log), log[-3000:]
+    for doc, line in commands:
+        assert "--loglevel INFO" in line, (doc, line)

@@ -149,11 +149,15 @@ def prepare(experiment: Experiment) -> None:
     """Brings the experiment's stimuli in line with its settings: removes the clips of videos it
     no longer has and controls it no longer asks for, creates missing ones, puts stale ones
     (built from settings that changed since, experiments.provenance) back to pending, and
-    unfinished or failed ones too (a re-run build redoes them; up-to-date ones are kept)."""
-    remove(orphans(experiment))
+    unfinished or failed ones too (a re-run build redoes them; up-to-date ones are kept). Only a
+    draft's built clips change: an open or closed study's are what its participants rate."""
+    draft = experiment.status == Experiment.Status.DRAFT
+    if draft:
+        remove(orphans(experiment))
     create_test_stimuli(experiment)
-    sync_controls(experiment)
-    redo([s.pk for s, _ in provenance.stale(experiment)])
+    sync_controls(experiment, redraw=draft)
+    if draft:
+        redo([s.pk for s, _ in provenance.stale(experiment)])
     stimuli.sweep_temp_files()
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""
@@ -220,7 +224,7 @@ def control_counts(experiment: Experiment):
             (Role.TRAINING, experiment.training_clips))  # fmt: skip
 
 
-def sync_controls(experiment: Experiment) -> int:
+def sync_controls(experiment: Experiment, redraw: bool = True) -> int:
     """Gold, trap and training clips up to the experiment's counts, on videos drawn with its
     seed. A training clip's `control_kind` tells the mux its soundtrack (controls have no method);
     the label only describes the clip to researchers. An existing control drawn otherwise (the
@@ -236,7 +240,7 @@ def sync_controls(experiment: Experiment) -> int:
             row = control(experiment, role, i, rng.choice(candidates(videos, role, i)), rng)
             if i >= len(have):
                 rows.append(row)
-            elif (have[i].video_id, have[i].expected_score, have[i].control_kind) != (
+            elif redraw and (have[i].video_id, have[i].expected_score, have[i].control_kind) != (
                 row.video_id, row.expected_score, row.control_kind
             ):
                 Stimulus.objects.filter(pk=have[i].pk).update(

@@ -129,3 +129,13 @@ def test_the_build_command_rebuilds_stale_clips(built, settings, capsys):
     call_command("build_stimuli", built.slug, "--no-progress")
     assert stale_names(built) == []
     assert set(built.stimuli.values_list("status", flat=True)) == {Stimulus.Status.DONE}
+
+
+def test_an_open_study_s_clips_are_never_rebuilt_or_removed(built):
+    services.open_experiment(built)
+    before = files_of(built)
+    built.seed = 12
+    built.save(update_fields=["seed"])
+    built.videos.remove(built.videos.get(name="v1"))
+    run_build(built.pk, progress=False)  # what a re-run `manage.py demo` does to its open study
+    assert files_of(built) == before

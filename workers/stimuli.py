@@ -97,7 +97,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
     stimulus = Stimulus.objects.select_related(
         "experiment__sound_library", "video", "method__trained_model", "sound"
     ).get(pk=stimulus_id)
-    built_from = provenance.settings_of(stimulus)  # read before the work, from the same rows
+    built_from = provenance.as_built(stimulus)  # read before the work, from the same rows
     try:
         with health.beating(_ours(stimulus_id, attempt)):
             name, fields = _make_file(stimulus)

@@ -54,10 +54,23 @@ def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
     out["sound_library"] = library_fingerprint(experiment.sound_library) if library == "unset" else library
     if kind == Method.Kind.RANDOM:
         return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
-    model = stimulus.method.trained_model if stimulus.method else None
-    out["trained_model"] = (model.checkpoint_sha256 or model.checkpoint) if model else None
-    out["hubness"] = stimulus.method.hubness if stimulus.method else None
-    return out
+    return {**out, **retrieval_settings(stimulus.method, out["sound_library"])}
+
+
+def retrieval_settings(method: Method | None, library: str | None) -> dict:
+    """What a model method's retrieval used; recorded with the sound it chose, since the mux of
+    the clip may run after the method changed."""
+    model = method.trained_model if method else None
+    return {"trained_model": (model.checkpoint_sha256 or model.checkpoint) if model else None,
+            "hubness": method.hubness if method else None, "sound_library": library}  # fmt: skip
+
+
+def as_built(stimulus: Stimulus) -> dict:
+    """The record of a clip being built now: its settings, with a model's retrieval as it ran."""
+    now = settings_of(stimulus)
+    if now["kind"] == Method.Kind.MODEL:
+        now |= stimulus.built_from.get("retrieved_with", {})
+    return now
 
 
 def mux_settings(experiment: Experiment) -> dict:

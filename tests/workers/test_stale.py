@@ -139,3 +139,27 @@ def test_an_open_study_s_clips_are_never_rebuilt_or_removed(built):
     built.videos.remove(built.videos.get(name="v1"))
     run_build(built.pk, progress=False)  # what a re-run `manage.py demo` does to its open study
     assert files_of(built) == before
+
+
+def test_a_clip_records_the_hubness_its_sound_was_retrieved_with(media_root, checkpoint):
+    from workers import retrieve
+    from workers.stimuli import build_stimulus
+
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("model",), trained_model(checkpoint))
+    exp.methods.update(hubness="none")
+    run_build(exp.pk, progress=False)
+    exp.methods.update(hubness="centre")
+    run_build(exp.pk, progress=False)  # rebuilt with the new option
+    stimulus = exp.stimuli.get()
+    assert stimulus.built_from["hubness"] == "centre" and provenance.stale(exp) == []
+    # The option changes again between the retrieval and the mux: the clip says what it was built from.
+    exp.methods.update(hubness="none")
+    from workers.build import prepare
+
+    prepare(exp)
+    (ready,) = retrieve.retrieve(Method.objects.get(experiment=exp))
+    exp.methods.update(hubness="centre")
+    assert build_stimulus(ready) == "done"
+    assert exp.stimuli.get().built_from["hubness"] == "none"
+    assert [why for _, why in provenance.stale(exp)] == [["hubness none → centre"]]

@@ -157,7 +157,7 @@ def prepare(experiment: Experiment) -> None:
     create_test_stimuli(experiment)
     sync_controls(experiment, redraw=draft)
     if draft:
-        redo([s.pk for s, _ in provenance.stale(experiment)])
+        redo([s.pk for s, _ in provenance.stale(experiment)] + provenance.stale_retrievals(experiment))
     stimuli.sweep_temp_files()
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""

@@ -114,6 +114,16 @@ def stale(experiment: Experiment) -> list[tuple[Stimulus, list[str]]]:
     return out
 
 
+def stale_retrievals(experiment: Experiment) -> list[int]:
+    """Unbuilt model clips whose sound was retrieved with settings that changed since."""
+    library = library_fingerprint(experiment.sound_library)
+    waiting = experiment.stimuli.exclude(status=Stimulus.Status.DONE).filter(
+        method__kind=Method.Kind.MODEL, sound__isnull=False
+    ).select_related("method__trained_model")
+    return [s.pk for s in waiting
+            if s.built_from.get("retrieved_with") != retrieval_settings(s.method, library)]  # fmt: skip
+
+
 def orphans(experiment: Experiment):
     """Clips of videos no longer in the experiment."""
     return experiment.stimuli.exclude(video__in=experiment.videos.all())

@@ -163,3 +163,11 @@ def test_a_clip_records_the_hubness_its_sound_was_retrieved_with(media_root, che
     assert build_stimulus(ready) == "done"
     assert exp.stimuli.get().built_from["hubness"] == "none"
     assert [why for _, why in provenance.stale(exp)] == [["hubness none → centre"]]
+    # Changed after the retrieval, before the mux: the next build retrieves again.
+    prepare(exp)
+    retrieve.retrieve(Method.objects.get(experiment=exp))
+    assert exp.stimuli.get().built_from == {"retrieved_with": provenance.retrieval_settings(
+        Method.objects.get(experiment=exp), provenance.library_fingerprint(exp.sound_library))}  # fmt: skip
+    exp.methods.update(hubness="none")
+    run_build(exp.pk, progress=False)
+    assert exp.stimuli.get().built_from["hubness"] == "none" and provenance.stale(exp) == []

@@ -40,6 +40,8 @@ def test_a_changed_draft_is_refused_until_one_build_brings_every_clip_in_line(
     page.fill("#id_seed", "5")
     page.get_by_role("button", name="Save and continue editing").click()
     expect(message).to_contain_text("was changed successfully")
+    # The change page says so at once, under the build progress.
+    expect(page.locator("#build-freshness")).to_contain_text("clip0 / random (seed 0 → 5)")
     page.get_by_role("button", name="Open", exact=True).click()
     expect(message).to_contain_text("clips were built from settings that changed since")
     expect(message).to_contain_text("clip0 / random (seed 0 → 5)")
@@ -62,6 +64,8 @@ def test_a_changed_draft_is_refused_until_one_build_brings_every_clip_in_line(
     assert provenance.stale(experiment) == []
     assert set(experiment.stimuli.values_list("status", flat=True)) == {"done"}
     page.goto(change)
+    expect(page.locator("#build-progress tbody tr").first).to_contain_text("random")
+    expect(page.locator("#build-freshness")).to_be_hidden()
     page.get_by_role("button", name="Open", exact=True).click()
     expect(message).to_contain_text("The experiment is open.")
     page.get_by_role("button", name="Close").click()

@@ -9,18 +9,32 @@ changed, so the next build redoes exactly those and a study holding one does not
 """
 
 import hashlib
+import math
+import time
 
 from .models import Experiment, Method, SoundLibrary, Stimulus
 
+# Fingerprints read recently, per library: a library of a million sounds takes a second or two
+# to read, too much for every clip of a build. A reused fingerprint can only be older than the
+# library, so a clip it is recorded for is at worst found stale and rebuilt, never wrongly fresh.
+_recent: dict[tuple, tuple[float, str]] = {}
+REUSE_S = 30.0
 
-def library_fingerprint(library: SoundLibrary | None) -> str | None:
-    """The library's content: its sounds' hashes in the order draws and searches see them."""
+
+def library_fingerprint(library: SoundLibrary | None, max_age: float = 0.0) -> str | None:
+    """The library's content: its sounds' hashes in the order draws and searches see them;
+    one read within `max_age` seconds is reused."""
     if library is None:
         return None
+    key, now = (library.pk, library.created_at), time.monotonic()
+    read_at, known = _recent.get(key, (-math.inf, ""))
+    if now - read_at <= max_age:
+        return known
     digest = hashlib.sha256()
     for pk, sha, name in library.sounds.order_by("pk").values_list("pk", "sha256", "name"):
         digest.update(f"{sha or f'{pk}:{name}'}\n".encode())
-    return f"{library.name}:{digest.hexdigest()[:16]}"
+    _recent[key] = (now, f"{library.name}:{digest.hexdigest()[:16]}")
+    return _recent[key][1]
 
 
 def kind_of(stimulus: Stimulus) -> str:
@@ -51,7 +65,9 @@ def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
         return {**out, "loudness_lufs": experiment.loudness_lufs}
     out["mux"] = mux_settings(experiment)
     out["effect_onset"] = video.effect_onset
-    out["sound_library"] = library_fingerprint(experiment.sound_library) if library == "unset" else library
+    if library == "unset":  # one clip of a build: a recent read will do (see _recent)
+        library = library_fingerprint(experiment.sound_library, max_age=REUSE_S)
+    out["sound_library"] = library
     if kind == Method.Kind.RANDOM:
         return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
     return {**out, **retrieval_settings(stimulus.method, out["sound_library"])}
@@ -98,10 +114,10 @@ def _short(value) -> str:
     return "none" if value is None else str(value)
 
 
-def stale(experiment: Experiment) -> list[tuple[Stimulus, list[str]]]:
+def stale(experiment: Experiment, max_age: float = 0.0) -> list[tuple[Stimulus, list[str]]]:
     """Built clips of the experiment's videos whose settings changed since, each with what changed
-    (clips of removed videos are `orphans`)."""
-    library = library_fingerprint(experiment.sound_library)
+    (clips of removed videos are `orphans`); `max_age` as for library_fingerprint."""
+    library = library_fingerprint(experiment.sound_library, max_age)
     built = experiment.stimuli.filter(status=Stimulus.Status.DONE, video__in=experiment.videos.all())
     built = built.select_related(
         "experiment__sound_library", "video", "method__trained_model"

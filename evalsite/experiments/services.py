@@ -150,10 +150,11 @@ def _not_built(stimulus: Stimulus) -> str:
     return f"{provenance.describe(stimulus)} ({state}{': ' + stimulus.error if stimulus.error else ''})"
 
 
-def freshness_problems(experiment: Experiment) -> list[str]:
-    """Clips that no longer match the experiment's settings (stale) or its videos (orphans)."""
+def freshness_problems(experiment: Experiment, max_age: float = 0.0) -> list[str]:
+    """Clips that no longer match the experiment's settings (stale) or its videos (orphans);
+    `max_age`: how old a library fingerprint may be reused (provenance.library_fingerprint)."""
     problems = []
-    stale = provenance.stale(experiment)
+    stale = provenance.stale(experiment, max_age)
     if stale:
         problems.append(
             f"{len(stale)} clips were built from settings that changed since; build stimuli again to "

@@ -59,7 +59,7 @@ def progress(request, pk):
             "health": services.build_health(experiment),
             "hubness": experiment.hub_shares(),
             # A draft's clips that no longer match its settings (what Open would refuse).
-            "freshness": services.freshness_problems(experiment)
+            "freshness": services.freshness_problems(experiment, max_age=10)
             if experiment.status == Experiment.Status.DRAFT else [],
         }
     )

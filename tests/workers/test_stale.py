@@ -171,3 +171,17 @@ def test_a_clip_records_the_hubness_its_sound_was_retrieved_with(media_root, che
     exp.methods.update(hubness="none")
     run_build(exp.pk, progress=False)
     assert exp.stimuli.get().built_from["hubness"] == "none" and provenance.stale(exp) == []
+
+
+def test_a_library_changed_during_a_build_leaves_the_clip_stale_never_wrongly_fresh(media_root):
+    from evalsite.experiments.models import Sound
+    from workers.build import prepare
+    from workers.stimuli import build_stimulus
+
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("random",))
+    prepare(exp)  # reads the library's fingerprint; the clip's mux may reuse that read
+    Sound.objects.create(library=exp.sound_library, name="late", file="sounds/s0.wav", sha256="sha-late")
+    assert build_stimulus(exp.stimuli.get().pk) == "done"
+    ((_, why),) = provenance.stale(exp)
+    assert [w.split(" ")[0] for w in why] == ["sound_library"]

@@ -288,7 +288,7 @@ class StimulusAdmin(admin.ModelAdmin):
     list_filter = ["experiment", MethodFilter, ("video", admin.RelatedOnlyFieldListFilter), "role", "status"]
     search_fields = ["token", "video__name", "error"]
     exclude = ["duration"]
-    readonly_fields = [seconds]
+    readonly_fields = [seconds, "built_from"]
 
     def has_add_permission(self, request):
         return False

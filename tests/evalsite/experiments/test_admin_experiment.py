@@ -220,3 +220,13 @@ def test_it_answers_404_for_an_unbuilt_stimulus_or_an_unknown_experiment(staff, 
     assert staff.get(reverse("experiments:stimulus_media", args=[token])).status_code == 404
     assert staff.get(reverse("experiments:progress", args=[999])).status_code == 404
     assert staff.post(reverse("admin:experiments_experiment_open", args=[999])).status_code == 404
+
+
+def test_a_stimulus_page_shows_what_it_was_built_from_and_its_duration_in_seconds(staff, make_experiment):
+    experiment = make_experiment()
+    stimulus = experiment.stimuli.get(video__name="clip0", method__label="random")
+    stimulus.duration = 7.6 - 1e-15
+    stimulus.save(update_fields=["duration"])
+    page = staff.get(reverse("admin:experiments_stimulus_change", args=[stimulus.pk])).content.decode()
+    assert "7.60 s" in page and "7.599999" not in page
+    assert "&quot;seed&quot;: 0" in page and "&quot;draw&quot;: &quot;random&quot;" in page

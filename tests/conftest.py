@@ -86,10 +86,10 @@ def worker_env(extra: dict | None = None) -> dict:
 class WorkerProcess:
     """A real `celery -A evalsite worker` process, started for a test and stopped after it."""
 
-    def __init__(self, queues: str, env: dict, log: Path, concurrency: int = 1):
+    def __init__(self, queues: str, env: dict, log: Path, concurrency: int = 1, args: list | None = None):
         self.log = log
         self._out = open(log, "ab")
-        cmd = [
+        cmd = [sys.executable, "-m", "celery", *args] if args else [
             sys.executable,
             "-m",
             "celery",
@@ -108,7 +108,7 @@ class WorkerProcess:
             "--without-mingle",
             "-n",
             f"test-{os.getpid()}-{time.time_ns()}@%h",
-        ]
+        ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -174,9 +174,10 @@ def start_worker(transactional_db, purge_broker, tmp_path):
     """Starts real worker processes: `start_worker("gpu,media")` returns a ready WorkerProcess."""
     workers = []
 
-    def start(queues="default,gpu,media", concurrency=1, env=None, wait=True):
+    def start(queues="default,gpu,media", concurrency=1, env=None, wait=True, args=None):
+        """`args`: the whole command line after `celery` instead of the suite's own."""
         log = tmp_path / f"worker-{len(workers)}.log"
-        worker = WorkerProcess(queues, worker_env(env), log, concurrency)
+        worker = WorkerProcess(queues, worker_env(env), log, concurrency, args)
         workers.append(worker)
         return worker.wait_ready() if wait else worker
 

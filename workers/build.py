@@ -17,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 
+from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Stimulus
 from workers import health, stimuli
 
@@ -144,15 +146,54 @@ def run_build(experiment_id: int, progress: bool = True) -> dict:
 
 
 def prepare(experiment: Experiment) -> None:
-    """Creates the stimuli the experiment asks for and puts unfinished or failed ones back to
-    pending (a re-run build redoes them; finished ones are kept)."""
+    """Brings the experiment's stimuli in line with its settings: removes the clips of videos it
+    no longer has and controls it no longer asks for, creates missing ones, puts stale ones
+    (built from settings that changed since, experiments.provenance) back to pending, and
+    unfinished or failed ones too (a re-run build redoes them; up-to-date ones are kept). Only a
+    draft's built clips change: an open or closed study's are what its participants rate."""
+    draft = experiment.status == Experiment.Status.DRAFT
+    if draft:
+        remove(orphans(experiment))
     create_test_stimuli(experiment)
-    create_controls(experiment)
+    sync_controls(experiment, redraw=draft)
+    if draft:
+        redo([s.pk for s, _ in provenance.stale(experiment)] + provenance.stale_retrievals(experiment))
     stimuli.sweep_temp_files()
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""
     )
     experiment.stimuli.filter(lost__gt=0).update(lost=0, lost_reason="")  # counted per build
+
+
+def orphans(experiment: Experiment):
+    """Clips of videos no longer in the experiment, and controls beyond the counts it asks for."""
+    extra = [
+        pk
+        for role, wanted in control_counts(experiment)
+        for pk in experiment.stimuli.filter(role=role).order_by("pk").values_list("pk", flat=True)[wanted:]
+    ]
+    return provenance.orphans(experiment) | experiment.stimuli.filter(pk__in=extra)
+
+
+def remove(queryset) -> int:
+    """Deletes stimuli and, once that is committed, their files (each clip's file is its own)."""
+    names = [name for name in queryset.values_list("file", flat=True) if name]
+    count, _ = queryset.delete()
+    transaction.on_commit(lambda: delete_files(names))
+    return count
+
+
+def delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def redo(stimulus_ids: list[int]) -> int:
+    """Puts built stimuli back to pending, forgetting the sound drawn or retrieved for them (the
+    file stays until its rebuild replaces it; a pending clip is never shown)."""
+    return Stimulus.objects.filter(pk__in=stimulus_ids).update(
+        status=Status.PENDING, error="", sound=None, rank=None, distance=None, sound_offset=None
+    )
 
 
 def work_list(experiment: Experiment) -> tuple[list[int], list[int]]:
@@ -178,20 +219,35 @@ def create_test_stimuli(experiment: Experiment) -> int:
     return len(rows)
 
 
-def create_controls(experiment: Experiment) -> int:
+def control_counts(experiment: Experiment):
+    return ((Role.GOLD, experiment.gold_clips), (Role.TRAP, experiment.trap_clips),
+            (Role.TRAINING, experiment.training_clips))  # fmt: skip
+
+
+def sync_controls(experiment: Experiment, redraw: bool = True) -> int:
     """Gold, trap and training clips up to the experiment's counts, on videos drawn with its
     seed. A training clip's `control_kind` tells the mux its soundtrack (controls have no method);
-    the label only describes the clip to researchers."""
+    the label only describes the clip to researchers. An existing control drawn otherwise (the
+    seed or the videos changed) is redrawn and built again; returns how many were created."""
     videos = list(experiment.videos.order_by("pk"))
     if not videos:
         return 0
     rows = []
-    for role, wanted in ((Role.GOLD, experiment.gold_clips), (Role.TRAP, experiment.trap_clips),
-                         (Role.TRAINING, experiment.training_clips)):  # fmt: skip
-        have = experiment.stimuli.filter(role=role).count()
-        for i in range(have, wanted):
+    for role, wanted in control_counts(experiment):
+        have = list(experiment.stimuli.filter(role=role).order_by("pk")[:wanted])
+        for i in range(wanted):
             rng = random.Random(f"{experiment.seed}:{role}:{i}")
-            rows.append(control(experiment, role, i, rng.choice(candidates(videos, role, i)), rng))
+            row = control(experiment, role, i, rng.choice(candidates(videos, role, i)), rng)
+            if i >= len(have):
+                rows.append(row)
+            elif redraw and (have[i].video_id, have[i].expected_score, have[i].control_kind) != (
+                row.video_id, row.expected_score, row.control_kind
+            ):
+                Stimulus.objects.filter(pk=have[i].pk).update(
+                    video=row.video, expected_score=row.expected_score, control_kind=row.control_kind,
+                    label=row.label, built_from={},
+                )  # fmt: skip
+                redo([have[i].pk])
     Stimulus.objects.bulk_create(rows)
     return len(rows)
 

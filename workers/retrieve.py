@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from evalsite.experiments import provenance
 from evalsite.experiments.models import Method, Stimulus
 from retrieval.hubness import apply_option
 from workers import embeddings, search
@@ -184,12 +185,14 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
         index = search.cached_index(apply_option(library.vectors, method.hubness), library.path,
                                     settings.SEARCH_APPROXIMATE_FROM, model.device, variant=method.hubness,
                                     ef_search=settings.SEARCH_EF)
+        used = {"retrieved_with": provenance.retrieval_settings(
+            method, provenance.library_fingerprint(method.experiment.sound_library))}  # fmt: skip
         for start in range(0, len(todo), VIDEO_BATCH):
-            _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH])
+            _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH], used)
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
 
 
-def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus]) -> None:
+def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus], used: dict) -> None:
     frames, ok = [], []
     for stimulus in stimuli:
         try:
@@ -205,7 +208,7 @@ def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus]) -> N
     idx, dist = index.search(queries, k=1)
     for stimulus, i, d in zip(ok, idx[:, 0], dist[:, 0], strict=True):
         Stimulus.objects.filter(pk=stimulus.pk, status=Stimulus.Status.PENDING).update(
-            sound_id=int(ids[i]), distance=float(d), rank=1
+            sound_id=int(ids[i]), distance=float(d), rank=1, built_from=used
         )
 
 

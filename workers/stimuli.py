@@ -25,8 +25,10 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
+from evalsite.experiments import media as checks
+from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
-from media import MediaInfo
+from media import MediaError, MediaInfo
 from workers import audio, health, mux
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,10 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
         # A message that kills its worker every time (reject_on_worker_lost requeues it) stops here.
         fail(stimulus_id, attempt, f"gave up after {attempt - 1} attempts: the worker stopped each time")
         return "failed"
-    stimulus = Stimulus.objects.select_related("experiment", "video", "method", "sound").get(pk=stimulus_id)
+    stimulus = Stimulus.objects.select_related(
+        "experiment__sound_library", "video", "method__trained_model", "sound"
+    ).get(pk=stimulus_id)
+    built_from = provenance.as_built(stimulus)  # read before the work, from the same rows
     try:
         with health.beating(_ours(stimulus_id, attempt)):
             name, fields = _make_file(stimulus)
@@ -107,7 +112,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
         return "failed"
     old = stimulus.file.name
     recorded = _ours(stimulus_id, attempt).update(
-        status=Status.DONE, file=name, finished_at=timezone.now(), error="", **fields
+        status=Status.DONE, file=name, finished_at=timezone.now(), error="", built_from=built_from, **fields
     )
     if not recorded:  # someone else took the stimulus over meanwhile: their file stands
         default_storage.delete(name)
@@ -152,14 +157,32 @@ def store(video_path: Path, info: MediaInfo, track: np.ndarray, name: str) -> No
         target = Path(default_storage.path(name))
         target.parent.mkdir(parents=True, exist_ok=True)
         mux.write_mp4(video_path, info, track, target)
+        try:
+            check_built(target)
+        except MediaError:
+            target.unlink(missing_ok=True)
+            raise
         return
     with tempfile.TemporaryDirectory(prefix="stimulus-") as work:
         local = Path(work) / "out.mp4"
         mux.write_mp4(video_path, info, track, local)
+        check_built(local)
         with open(local, "rb") as fh:
             saved = default_storage.save(name, File(fh))
         if saved != name:
             raise OSError(f"storage saved {name} as {saved}")
+
+
+def check_built(path: Path) -> None:
+    """A clip is done only when it decodes to its end, picture and sound: the import's check
+    (a damaged stored video would otherwise give a clip with a frozen picture)."""
+    try:
+        info = checks.probe(path, "the built clip")
+        checks.check_complete(info, "the built clip")
+        if not (info.has_video and info.has_audio):
+            raise MediaError("the built clip lacks its picture or its sound")
+    except MediaError as exc:
+        raise MediaError(f"{exc}; is the stored video damaged?") from None
 
 
 def sweep_temp_files() -> int:

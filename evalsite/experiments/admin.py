@@ -11,13 +11,20 @@ from . import services
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
-MEDIA_FACTS = ["sha256", "duration", "created_at"]
+
+@admin.display(ordering="duration", description="duration")
+def seconds(obj) -> str:
+    """A duration as people read it: '7.60 s', never '7.599999999999999'."""
+    return "–" if obj.duration is None else f"{obj.duration:.2f} s"
+
+
+MEDIA_FACTS = ["sha256", seconds, "created_at"]
 
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     form = VideoForm
-    list_display = ["name", "duration", "width", "height", "fps", "has_audio", "effect_onset"]
+    list_display = ["name", seconds, "width", "height", "fps", "has_audio", "effect_onset"]
     search_fields = ["name", "source", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "width", "height", "fps", "has_audio"]
 
@@ -25,7 +32,7 @@ class VideoAdmin(admin.ModelAdmin):
 @admin.register(Sound)
 class SoundAdmin(admin.ModelAdmin):
     form = SoundForm
-    list_display = ["name", "library", "sound_class", "duration", "sample_rate"]
+    list_display = ["name", "library", "sound_class", seconds, "sample_rate"]
     list_filter = ["library", "sound_class"]
     search_fields = ["name", "sound_class", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "sample_rate"]
@@ -193,6 +200,7 @@ class ExperimentAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Refused: {problem}", messages.ERROR)
             return False
         self.message_user(request, done or line, messages.SUCCESS)
+        self.log_change(request, experiment, done or line)  # History lists builds, opens and closes
         return True
 
     # --- buttons on the change page -----------------------------------------------------
@@ -257,13 +265,30 @@ class ExperimentAdmin(admin.ModelAdmin):
         return render(request, "admin/experiments/experiment/preview.html", context)
 
 
+class MethodFilter(admin.SimpleListFilter):
+    """By method label: the same label in several experiments is one choice (with the experiment
+    filter beside it, one method)."""
+
+    title = "method"
+    parameter_name = "method"
+
+    def lookups(self, request, model_admin):
+        labels = Method.objects.order_by("label").values_list("label", flat=True).distinct()
+        return [(label, label) for label in labels]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(method__label=self.value()) if self.value() else queryset
+
+
 @admin.register(Stimulus)
 class StimulusAdmin(admin.ModelAdmin):
     """Read-only: stimuli are made by the build, never by hand."""
 
-    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance"]
-    list_filter = ["experiment", "role", "status"]
+    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance", seconds]
+    list_filter = ["experiment", MethodFilter, ("video", admin.RelatedOnlyFieldListFilter), "role", "status"]
     search_fields = ["token", "video__name", "error"]
+    exclude = ["duration"]
+    readonly_fields = [seconds, "built_from"]
 
     def has_add_permission(self, request):
         return False

@@ -340,6 +340,9 @@ class Stimulus(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     lost = models.PositiveIntegerField(default=0, help_text="Times its task was found lost and re-sent.")
     lost_reason = models.CharField(max_length=300, blank=True)
+    # The settings that decided the file when it was built (experiments.provenance.settings_of):
+    # a clip whose settings changed since is stale, rebuilt by the next build, and blocks opening.
+    built_from = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = StimulusQuerySet.as_manager()
 

@@ -16,7 +16,7 @@ from scipy import stats as sps
 from evalsite.rating.models import Assignment, Rating
 from workers import build
 
-from . import attributes, screening, stats
+from . import attributes, provenance, screening, stats
 from .models import Experiment, Method, Stimulus
 
 
@@ -53,6 +53,12 @@ def build_problems(experiment: Experiment) -> list[str]:
     needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or experiment.training_clips > 0
     if needs_library and (experiment.sound_library is None or not experiment.sound_library.sounds.exists()):
         problems.append(f"'{experiment}' needs a sound library with sounds")
+    rated = build.orphans(experiment).filter(assignments__isnull=False).select_related("video")
+    if rated.exists():
+        problems.append(
+            "clips of videos no longer in the experiment were shown to participants and cannot be "
+            f"removed: {_some(provenance.describe(s) for s in rated)}"
+        )
     return problems
 
 
@@ -62,8 +68,17 @@ def start_build(experiment: Experiment) -> str:
     if problems:
         raise ActionRefused(problems)
     pk = experiment.pk
-    transaction.on_commit(lambda: build.start_build(pk, detached=True))
-    return f"Building '{experiment}' {build.describe_mode(pk, detached=True)}."
+    line = f"Building '{experiment}' {build.describe_mode(pk, detached=True)}{build_plan(experiment)}."
+    transaction.on_commit(lambda: build.start_build(pk, detached=True))  # outside a transaction: now
+    return line
+
+
+def build_plan(experiment: Experiment) -> str:
+    """What the build will change, for the line the researcher reads."""
+    stale, orphans = len(provenance.stale(experiment)), build.orphans(experiment).count()
+    parts = [f"{stale} stale clips rebuilt"] if stale else []
+    parts += [f"{orphans} clips of removed videos or controls removed"] if orphans else []
+    return f": {', '.join(parts)}" if parts else ""
 
 
 def resume_build(experiment: Experiment) -> str:
@@ -106,11 +121,16 @@ def open_problems(experiment: Experiment) -> list[str]:
     if experiment.status == Experiment.Status.OPEN:
         problems.append(f"'{experiment}' is already open")
     stimuli = experiment.stimuli.all()
-    not_ready = stimuli.not_ready().count()
+    not_ready = list(stimuli.not_ready().select_related("video", "method").order_by("pk"))
     if not stimuli.exists():
         problems.append(f"'{experiment}' has no stimuli yet: build them first")
     elif not_ready:
-        problems.append(f"{not_ready} of {stimuli.count()} stimuli of '{experiment}' are not built")
+        problems.append(
+            f"{len(not_ready)} of {stimuli.count()} stimuli of '{experiment}' are not built: "
+            + _some(map(_not_built, not_ready))
+        )
+    if experiment.status == Experiment.Status.DRAFT:  # a closed study's clips are frozen as rated
+        problems += freshness_problems(experiment)
     missing = _missing_test_stimuli(experiment)
     if missing and stimuli.exists():
         problems.append(f"{missing} video x method combinations have no test stimulus")
@@ -123,6 +143,37 @@ def open_problems(experiment: Experiment) -> list[str]:
             problems.append(f"'{experiment}' asks for {role} clips but has none")
     problems += stopping_problems(experiment)
     return problems
+
+
+def _not_built(stimulus: Stimulus) -> str:
+    state = stimulus.get_status_display().lower()
+    return f"{provenance.describe(stimulus)} ({state}{': ' + stimulus.error if stimulus.error else ''})"
+
+
+def freshness_problems(experiment: Experiment, max_age: float = 0.0) -> list[str]:
+    """Clips that no longer match the experiment's settings (stale) or its videos (orphans);
+    `max_age`: how old a library fingerprint may be reused (provenance.library_fingerprint)."""
+    problems = []
+    stale = provenance.stale(experiment, max_age)
+    if stale:
+        problems.append(
+            f"{len(stale)} clips were built from settings that changed since; build stimuli again to "
+            "rebuild them: " + _some(f"{provenance.describe(s)} ({'; '.join(why)})" for s, why in stale)
+        )
+    orphans = build.orphans(experiment).select_related("video")
+    if orphans.exists():
+        names = sorted({s.video.name for s in orphans})
+        problems.append(
+            f"{orphans.count()} clips belong to videos or controls the experiment no longer has "
+            f"(videos: {', '.join(names)}); build stimuli again to remove them"
+        )
+    return problems
+
+
+def _some(items, shown: int = 5) -> str:
+    items = list(items)
+    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+    return "; ".join(items[:shown]) + more
 
 
 def stopping_problems(experiment: Experiment) -> list[str]:
@@ -568,6 +619,7 @@ def manifest(experiment: Experiment) -> dict:
         if library is None
         else {
             "name": library.name,
+            "fingerprint": provenance.library_fingerprint(library),
             "sounds": list(library.sounds.values("id", "name", "sha256", "sound_class", "duration", "onset")),
         },
         "stimuli": [
@@ -581,6 +633,7 @@ def _method_entry(method: Method) -> dict:
     entry = {"label": method.label, "kind": method.kind, "order": method.order}
     model = method.trained_model
     if model is not None:
+        entry["hubness"] = method.hubness  # retrieval's option: trained models only
         entry["trained_model"] = {
             "name": model.name,
             "variant": model.variant,
@@ -597,7 +650,9 @@ def _stimulus_entry(s: Stimulus) -> dict:
         "token": str(s.token),
         "role": s.role,
         "video": s.video.name,
+        "video_sha256": s.video.sha256,
         "method": s.method.label if s.method else None,
+        "control_kind": s.control_kind,
         "sound": s.sound.name if s.sound else None,
         "sound_sha256": s.sound.sha256 if s.sound else None,
         "rank": s.rank,
@@ -606,6 +661,7 @@ def _stimulus_entry(s: Stimulus) -> dict:
         "expected_score": s.expected_score,
         "status": s.status,
         "label": s.label,
+        "built_from": s.built_from,  # the settings that decided the clip (experiments.provenance)
     }
 
 

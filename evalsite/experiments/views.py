@@ -58,6 +58,9 @@ def progress(request, pk):
             "stimuli": services.stimulus_counts(experiment),
             "health": services.build_health(experiment),
             "hubness": experiment.hub_shares(),
+            # A draft's clips that no longer match its settings (what Open would refuse).
+            "freshness": services.freshness_problems(experiment, max_age=10)
+            if experiment.status == Experiment.Status.DRAFT else [],
         }
     )
 

@@ -287,3 +287,27 @@ def test_a_centred_method_searches_the_centred_library_and_reports_its_hub_share
     share = exp.hub_shares()[label]
     assert share["videos"] == 3 and share["distinct"] == len(set(chosen)) and share["hubness"] == "centre"
     assert share["hub_share"] == pytest.approx(max(chosen.count(c) for c in chosen) / 3)
+
+
+def test_a_clip_of_a_video_damaged_on_disk_fails_instead_of_a_frozen_picture(media_root):
+    good, _ = video_row(media_root, "good", flash_at=2.0)
+    damaged, path = video_row(media_root, "damaged", flash_at=2.0)
+    data = bytearray(path.read_bytes())  # damaged after import: the back half of the picture is noise
+    start, end = int(len(data) * 0.35), int(len(data) * 0.9)
+    data[start:end] = np.random.default_rng(0).integers(0, 256, end - start, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    for video in (good, damaged):  # known onsets: the mux never decodes the picture itself
+        video.effect_onset = 2.0
+        video.save()
+    exp = experiment([good, damaged], library(media_root), ("random", "original"))
+    run_build(exp.pk, progress=False)
+    statuses = {(s.video.name, s.method.label): (s.status, s.error) for s in exp.stimuli.all()}
+    assert statuses[("good", "Random")][0] == statuses[("good", "Original")][0] == "done"
+    # Random copies the picture and brings its own sound: only the check of the built clip finds it.
+    status, error = statuses[("damaged", "Random")]
+    assert status == "failed"
+    assert re.fullmatch(r"Random / video 'damaged': the built clip: does not decode past \d+\.\d\d s "
+                        r"\(.*\); is the stored video damaged\?", error), error  # fmt: skip
+    assert statuses[("damaged", "Original")][0] == "failed"  # its own soundtrack does not decode
+    on_disk = {f"stimuli/{p.name}" for p in (media_root / "stimuli").iterdir()}
+    assert on_disk == {s.file.name for s in exp.stimuli.filter(status="done")}

@@ -104,6 +104,11 @@ def test_a_build_survives_a_worker_killed_mid_build(start_worker, media_root):
     assert max(exp.stimuli.values_list("attempts", flat=True)) <= 2
 
 
+def clip_files(exp):
+    rows = exp.stimuli.select_related("video", "method")
+    return {(s.video.name, s.method.label): s.file.name for s in rows}
+
+
 def stranded_running(exp):
     return exp.stimuli.filter(status="running").exists()
 
@@ -119,3 +124,60 @@ def test_the_web_side_never_imports_torch():
         env={"DJANGO_SETTINGS_MODULE": "evalsite.test_settings", "PATH": "/usr/bin", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips_go(
+    start_worker, media_root, checkpoint
+):
+    from evalsite.experiments import provenance, services
+
+    videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(3)]
+    exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
+    start_worker("default,gpu,media", env=worker_settings(media_root))
+    build = ("build_stimuli", exp.slug, "--wait", "--interval", "0.5", "--timeout", "180")
+    call_command(*build)
+    before = clip_files(exp)
+    exp.methods.filter(kind="model").update(hubness="centre")
+    exp.videos.remove(videos[2])
+    problems = " ".join(services.open_problems(exp))
+    assert "2 clips were built from settings that changed since" in problems
+    assert "v0 / Model (hubness none → centre)" in problems and "(videos: v2)" in problems
+    plan = services.build_plan(exp)
+    assert plan == ": 2 stale clips rebuilt, 3 clips of removed videos or controls removed"
+    call_command(*build)
+    after = clip_files(exp)
+    assert set(after) == {(v, m) for v in ("v0", "v1") for m in ("Model", "Random", "Original")}
+    assert {key for key in after if after[key] != before[key]} == {("v0", "Model"), ("v1", "Model")}
+    assert all(s.built_from["hubness"] == "centre" for s in exp.stimuli.filter(method__kind="model"))
+    assert provenance.stale(exp) == []
+    check_files(exp, media_root)
+    services.open_experiment(exp)
+
+
+def documented_worker_commands():
+    """(document, command) for every worker command README.md and docs/workers.md give."""
+    for doc in (ROOT / "README.md", ROOT / "docs" / "workers.md"):
+        for line in doc.read_text().splitlines():
+            if "celery -A evalsite worker" in line:
+                yield doc.name, line.split("#")[0].strip()
+
+
+def test_the_documented_worker_commands_log_each_task_s_start_and_end(start_worker, media_root):
+    import re
+    import shlex
+
+    commands = list(documented_worker_commands())
+    assert len(commands) == 4
+    # The media command as documented (a name of its own beside other test workers), on the test services.
+    _, command = next(c for c in commands if c[0] == "workers.md" and "-Q media" in c[1])
+    args = [*shlex.split(command)[1:], "--concurrency", "1", "-n", f"docs-{time.time_ns()}@%h"]
+    video, _ = video_row(media_root, "v", flash_at=2.0)
+    exp = experiment([video], library(media_root), ("random",))
+    worker = start_worker(env=worker_settings(media_root), args=args, wait=False)
+    call_command("build_stimuli", exp.slug, "--wait", "--interval", "0.5", "--timeout", "120")
+    stimulus = exp.stimuli.get()
+    log = worker.log.read_text()
+    assert f"mux_stimulus {stimulus.pk}: started" in log, log[-3000:]
+    assert re.search(rf"mux_stimulus {stimulus.pk}: finished in \d+\.\d\d s: done", log), log[-3000:]
+    for doc, line in commands:
+        assert "--loglevel INFO" in line, (doc, line)

@@ -57,6 +57,7 @@ def staff(client, researcher):
 def make_experiment(media_dir):
     """An experiment with built stimuli for every video x method, plus one gold and one trap clip."""
     from evalsite.experiments.models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
+    from evalsite.experiments.provenance import settings_of
 
     def make(methods=("proposed", "random", "original"), videos=2, slug="study", built=True, **fields):
         library = SoundLibrary.objects.create(name=f"lib-{slug}")
@@ -87,6 +88,9 @@ def make_experiment(media_dir):
                 experiment=experiment, video=video, role=role, expected_score=expected, sound=sound,
                 **_built(built, media_dir),
             )  # fmt: skip
+        for stimulus in experiment.stimuli.filter(status="done"):  # built from the settings as they are
+            stimulus.built_from = settings_of(stimulus)
+            stimulus.save(update_fields=["built_from"])
         return experiment
 
     return make

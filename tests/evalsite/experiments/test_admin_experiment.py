@@ -86,7 +86,21 @@ def test_it_refuses_an_inconsistent_experiment_and_stores_nothing(staff, methods
 def test_it_refuses_to_open_an_experiment_with_unbuilt_stimuli(staff, make_experiment):
     experiment = make_experiment(built=False)
     response = staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]), follow=True)
-    assert "Refused: 8 of 8 stimuli of 'Study study' are not built" in messages_of(response)
+    assert messages_of(response) == [
+        "Refused: 8 of 8 stimuli of 'Study study' are not built: clip0 / proposed (pending); "
+        "clip0 / random (pending); clip0 / original (pending); clip1 / proposed (pending); "
+        "clip1 / random (pending); and 3 more"
+    ]
+    # Which clip failed and why, by its video's name.
+    experiment.stimuli.update(status="done", file="stimuli/x.mp4")
+    experiment.stimuli.filter(video__name="clip1", method__label="random").update(
+        status="failed", error="random / video 'clip1': videos/clip1.mp4: cannot decode video"
+    )
+    response = staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]), follow=True)
+    assert (
+        "Refused: 1 of 8 stimuli of 'Study study' are not built: clip1 / random (failed: random / video "
+        "'clip1': videos/clip1.mp4: cannot decode video)"
+    ) in messages_of(response)
     experiment.refresh_from_db()
     assert experiment.status == "draft" and experiment.opened_at is None
 
@@ -105,7 +119,8 @@ def test_it_opens_and_closes_a_built_experiment(staff, make_experiment):
     page = staff.get(url)
     labels = [label for _, label in page.context["experiment_buttons"]]
     assert labels == ["Build stimuli", "Resume build", "Open"]
-    assert '<code id="entry-link">http://testserver/s/study/</code>' in page.content.decode()
+    link = '<a id="entry-link" href="/s/study/"><code>http://testserver/s/study/</code></a>'
+    assert link in page.content.decode()
     staff.post(reverse("admin:experiments_experiment_open", args=[experiment.pk]))
     experiment.refresh_from_db()
     assert experiment.status == "open" and experiment.opened_at is not None
@@ -193,10 +208,9 @@ def test_it_opens_what_it_can_from_the_list_and_says_why_not_for_the_rest(staff,
         {"action": "open_action", "_selected_action": [ready.pk, unbuilt.pk]},
         follow=True,
     )
-    assert sorted(messages_of(response)) == [
-        "'Study ready' is open.",
-        "Refused: 8 of 8 stimuli of 'Study unbuilt' are not built",
-    ]
+    ok, refused = sorted(messages_of(response))
+    assert ok == "'Study ready' is open."
+    assert refused.startswith("Refused: 8 of 8 stimuli of 'Study unbuilt' are not built: clip0 / proposed")
     assert dict(Experiment.objects.values_list("slug", "status")) == {"ready": "open", "unbuilt": "draft"}
 
 
@@ -206,3 +220,13 @@ def test_it_answers_404_for_an_unbuilt_stimulus_or_an_unknown_experiment(staff, 
     assert staff.get(reverse("experiments:stimulus_media", args=[token])).status_code == 404
     assert staff.get(reverse("experiments:progress", args=[999])).status_code == 404
     assert staff.post(reverse("admin:experiments_experiment_open", args=[999])).status_code == 404
+
+
+def test_a_stimulus_page_shows_what_it_was_built_from_and_its_duration_in_seconds(staff, make_experiment):
+    experiment = make_experiment()
+    stimulus = experiment.stimuli.get(video__name="clip0", method__label="random")
+    stimulus.duration = 7.6 - 1e-15
+    stimulus.save(update_fields=["duration"])
+    page = staff.get(reverse("admin:experiments_stimulus_change", args=[stimulus.pk])).content.decode()
+    assert "7.60 s" in page and "7.599999" not in page
+    assert "&quot;seed&quot;: 0" in page and "&quot;draw&quot;: &quot;random&quot;" in page

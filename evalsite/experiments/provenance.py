@@ -1,0 +1,150 @@
+"""What a stimulus is built from: the settings that decide its file, recorded when it is built.
+
+`settings_of(stimulus)` names, for one clip, exactly the inputs that change its picture or its
+sound: the video's content and known effect onset; the mux settings its soundtrack uses; for a
+trained model the checkpoint, the hubness option and the sound library's content; for Random the
+seed, what the draw is keyed by and the library; for gold noise the seed; for a trap its score.
+A built clip whose record differs from `settings_of` now is stale, and `stale` says what
+changed, so the next build redoes exactly those and a study holding one does not open.
+"""
+
+import hashlib
+import math
+import time
+
+from .models import Experiment, Method, SoundLibrary, Stimulus
+
+# Fingerprints read recently, per library: a library of a million sounds takes a second or two
+# to read, too much for every clip of a build. A reused fingerprint can only be older than the
+# library, so a clip it is recorded for is at worst found stale and rebuilt, never wrongly fresh.
+_recent: dict[tuple, tuple[float, str]] = {}
+REUSE_S = 30.0
+
+
+def library_fingerprint(library: SoundLibrary | None, max_age: float = 0.0) -> str | None:
+    """The library's content: its sounds' hashes in the order draws and searches see them;
+    one read within `max_age` seconds is reused."""
+    if library is None:
+        return None
+    key, now = (library.pk, library.created_at), time.monotonic()
+    read_at, known = _recent.get(key, (-math.inf, ""))
+    if now - read_at <= max_age:
+        return known
+    digest = hashlib.sha256()
+    for pk, sha, name in library.sounds.order_by("pk").values_list("pk", "sha256", "name"):
+        digest.update(f"{sha or f'{pk}:{name}'}\n".encode())
+    _recent[key] = (now, f"{library.name}:{digest.hexdigest()[:16]}")
+    return _recent[key][1]
+
+
+def kind_of(stimulus: Stimulus) -> str:
+    """model / random / original for a method's clip or a training clip; gold / trap otherwise."""
+    if stimulus.role in (Stimulus.Role.GOLD, Stimulus.Role.TRAP):
+        return stimulus.role
+    if stimulus.method is not None:
+        return stimulus.method.kind
+    return stimulus.control_kind
+
+
+def draw_key(stimulus: Stimulus) -> str:
+    """What a Random draw is keyed by besides the seed and the video (workers.stimuli.random_sound)."""
+    return stimulus.method.label if stimulus.method else f"{stimulus.role}:{stimulus.label}"
+
+
+def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
+    """The settings that decide this clip now; `library` is the experiment's library_fingerprint
+    when the caller computed it once for many clips."""
+    experiment, video = stimulus.experiment, stimulus.video
+    kind = kind_of(stimulus)
+    out: dict = {"video": video.sha256 or f"id:{video.pk}", "kind": kind}
+    if kind == "gold":
+        return {**out, "seed": experiment.seed, "loudness_lufs": experiment.loudness_lufs}
+    if kind == "trap":
+        return {**out, "expected_score": stimulus.expected_score, "loudness_lufs": experiment.loudness_lufs}
+    if kind == Method.Kind.ORIGINAL:  # the video's own soundtrack: only the loudness applies
+        return {**out, "loudness_lufs": experiment.loudness_lufs}
+    out["mux"] = mux_settings(experiment)
+    out["effect_onset"] = video.effect_onset
+    if library == "unset":  # one clip of a build: a recent read will do (see _recent)
+        library = library_fingerprint(experiment.sound_library, max_age=REUSE_S)
+    out["sound_library"] = library
+    if kind == Method.Kind.RANDOM:
+        return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
+    return {**out, **retrieval_settings(stimulus.method, out["sound_library"])}
+
+
+def retrieval_settings(method: Method | None, library: str | None) -> dict:
+    """What a model method's retrieval used; recorded with the sound it chose, since the mux of
+    the clip may run after the method changed."""
+    model = method.trained_model if method else None
+    return {"trained_model": (model.checkpoint_sha256 or model.checkpoint) if model else None,
+            "hubness": method.hubness if method else None, "sound_library": library}  # fmt: skip
+
+
+def as_built(stimulus: Stimulus) -> dict:
+    """The record of a clip being built now: its settings, with a model's retrieval as it ran."""
+    now = settings_of(stimulus)
+    if now["kind"] == Method.Kind.MODEL:
+        now |= stimulus.built_from.get("retrieved_with", {})
+    return now
+
+
+def mux_settings(experiment: Experiment) -> dict:
+    out = {"mode": experiment.mux_mode, "loudness_lufs": experiment.loudness_lufs}
+    if experiment.mux_mode == Experiment.MuxMode.OVERLAY:  # gain and ducking apply to overlays only
+        out |= {"gain_db": experiment.overlay_gain_db, "duck_db": experiment.duck_db}
+    return out
+
+
+def changes(recorded: dict, now: dict) -> list[str]:
+    """What differs, as 'hubness none → centre'; a clip built before records were kept says so."""
+    if not recorded:
+        return ["built before clips recorded their settings"]
+    out = []
+    for key in sorted(set(recorded) | set(now)):
+        before, after = recorded.get(key), now.get(key)
+        if before != after:
+            out.append(f"{key} {_short(before)} → {_short(after)}")
+    return out
+
+
+def _short(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "none" if value is None else str(value)
+
+
+def stale(experiment: Experiment, max_age: float = 0.0) -> list[tuple[Stimulus, list[str]]]:
+    """Built clips of the experiment's videos whose settings changed since, each with what changed
+    (clips of removed videos are `orphans`); `max_age` as for library_fingerprint."""
+    library = library_fingerprint(experiment.sound_library, max_age)
+    built = experiment.stimuli.filter(status=Stimulus.Status.DONE, video__in=experiment.videos.all())
+    built = built.select_related(
+        "experiment__sound_library", "video", "method__trained_model"
+    )
+    out = []
+    for stimulus in built.order_by("pk"):
+        diff = changes(stimulus.built_from, settings_of(stimulus, library))
+        if diff:
+            out.append((stimulus, diff))
+    return out
+
+
+def stale_retrievals(experiment: Experiment) -> list[int]:
+    """Unbuilt model clips whose sound was retrieved with settings that changed since."""
+    library = library_fingerprint(experiment.sound_library)
+    waiting = experiment.stimuli.exclude(status=Stimulus.Status.DONE).filter(
+        method__kind=Method.Kind.MODEL, sound__isnull=False
+    ).select_related("method__trained_model")
+    return [s.pk for s in waiting
+            if s.built_from.get("retrieved_with") != retrieval_settings(s.method, library)]  # fmt: skip
+
+
+def orphans(experiment: Experiment):
+    """Clips of videos no longer in the experiment."""
+    return experiment.stimuli.exclude(video__in=experiment.videos.all())
+
+
+def describe(stimulus: Stimulus) -> str:
+    what = stimulus.method.label if stimulus.method else stimulus.label or stimulus.role
+    return f"{stimulus.video.name} / {what}"

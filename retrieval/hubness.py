@@ -151,7 +151,7 @@ def option_costs(queries: np.ndarray, library: np.ndarray, option: str) -> np.nd
 def assign_dense(distances: np.ndarray, max_share: float = ASSIGN_MAX_SHARE) -> np.ndarray:
     """`assign` over a full [Q, N] cost matrix, with the capacity of `assign_capacity`."""
     d = np.asarray(distances, dtype=np.float64)
-    capacity = assign_capacity(*d.shape, max_share)
+    capacity = assign_capacity(d.shape[0], d.shape[1], max_share)
     m = min(d.shape[1], candidates_needed(len(d), capacity))
     order = np.argsort(d, axis=1, kind="stable")[:, :m]
     return assign(order, np.take_along_axis(d, order, 1), capacity, d.shape[1])

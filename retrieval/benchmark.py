@@ -35,6 +35,7 @@ DETECTION = ("det_video", "det_audio")
 HUBNESS = ("hub_share", "k_skewness")
 LIBRARY = ("class_acc", "hub_share", "k_skewness", "distinct_top1")
 OPTIONS = tuple(o for o in HUBNESS_OPTIONS if o != "none")  # reported beside the plain search
+OPTION_KEYS = (*METRICS, "r@1", *HUBNESS)
 # The paper's ordering, Proposed > Triplet 2 > Triplet 1 > Random: each pair is (better, worse).
 PAIRS = (("proposed", "triplet2"), ("triplet2", "triplet1"), ("proposed", "triplet1"),
          ("proposed", "random"), ("triplet2", "random"), ("triplet1", "random"))
@@ -203,7 +204,7 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
             reused = False
         model = RetrievalModel.from_checkpoint(path, device=device)
         scored = score_split(model, splits[plan.split], HUBNESS_OPTIONS)
-        row = {**scored["none"], **{f"{o}_{k}": scored[o][k] for o in OPTIONS for k in (*METRICS, *HUBNESS)}}
+        row = {**scored["none"], **{f"{o}_{k}": scored[o][k] for o in OPTIONS for k in OPTION_KEYS}}
         if library is not None:
             lib = library_scores(model, splits[plan.split], library, HUBNESS_OPTIONS)
             row.update({f"{_prefix(o)}lib_{k}": lib[o][k] for o in HUBNESS_OPTIONS for k in LIBRARY})
@@ -237,7 +238,7 @@ def summarise(results: list[dict], seeds, n: int) -> dict:
     variants = ["random"] + [v for v in VARIANTS if any(r["variant"] == v for r in results)]
     table1 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in METRICS} for v in variants}
     options = {o: {v: {k: mean_ci(per_seed(results, v, seeds, f"{_prefix(o)}{k}", n))
-                       for k in (*METRICS, *HUBNESS)} for v in variants if v != "random"}
+                       for k in OPTION_KEYS} for v in variants if v != "random"}
                for o in HUBNESS_OPTIONS}
     hub = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in HUBNESS}
            for v in variants if v != "random"}
@@ -297,14 +298,16 @@ def format_report(report: dict) -> str:
         lines.append(f"{label:<24} {_ci(d, 4):>17} {d['wins']:>3}/{d['n']:<2} {d['t_p']:>9.3g} "
                      f"{d['wilcoxon_p']:>11.3g}")
     lines += ["", f"Hubness options on the {split} dictionary ({report['n']} sounds; the {split} videos are "
-              "the query bank of csls and assign): ACC_rank, R@5, hub share = share of queries whose "
-              "top-1 is the most chosen sound, k-skew = skewness of the 10-occurrence",
-              f"{'method':<10} {'option':<7} {'ACC_rank':>15} {'R@5':>15} {'hub share':>15} {'k-skew':>15}"]
+              f"the query bank of csls and assign): ACC_rank, R@1 (Random {1 / report['n']:.3f}), R@5, "
+              "hub share = share of queries whose top-1 is the most chosen sound, k-skew = skewness of "
+              "the 10-occurrence",
+              f"{'method':<10} {'option':<7} {'ACC_rank':>15} {'R@1':>15} {'R@5':>15} {'hub share':>15} "
+              f"{'k-skew':>15}"]
     for v in report["hubness"]:
         for o, by_variant in report["options"].items():
             c = by_variant[v]
-            lines.append(f"{_name(v):<10} {o:<7} {_ci(c['acc_rank']):>15} {_ci(c['r@5']):>15} "
-                         f"{_ci(c['hub_share']):>15} {_ci(c['k_skewness'], 2):>15}")
+            scores = " ".join(f"{_ci(c[k]):>15}" for k in ("acc_rank", "r@1", "r@5", "hub_share"))
+            lines.append(f"{_name(v):<10} {o:<7} {scores} {_ci(c['k_skewness'], 2):>15}")
     if "library" in report:
         lib = report["library"]
         scored = lib["chance"] is not None
@@ -348,7 +351,7 @@ def write_outputs(report: dict, out) -> dict:
              "plot": out / f"acc_rank{tag}.png"}
     paths["json"].write_text(json.dumps(report, indent=2, default=float))
     columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
-               *(f"{o}_{k}" for o in OPTIONS for k in (*METRICS, *HUBNESS)),
+               "r@1", *(f"{o}_{k}" for o in OPTIONS for k in OPTION_KEYS),
                *(f"{_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY),
                "best_epoch", "epochs", "checkpoint"]
     with open(paths["csv"], "w", newline="") as fh:

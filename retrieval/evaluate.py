@@ -7,7 +7,7 @@ import numpy as np
 
 from .hubness import K_OCCURRENCE, cost_hubness, option_costs
 from .inference import RetrievalModel
-from .metrics import detection_accuracy, diagonal_ranks, random_scores, retrieval_scores
+from .metrics import detection_accuracy, diagonal_ranks, random_scores, recall_at_k, retrieval_scores
 from .train import TrainSplit, load_train_split
 
 VARIANT_NAMES = {"triplet1": "Triplet 1", "triplet2": "Triplet 2", "proposed": "Proposed"}
@@ -44,8 +44,10 @@ def score_split(model: RetrievalModel, data: TrainSplit, options=("none",)) -> d
     rows = {}
     for option in options:
         costs = option_costs(queries, audio[with_se], option)
-        rows[option] = {**retrieval_scores(diagonal_ranks(costs), int(with_se.sum())), **detection,
-                        **cost_hubness(costs), "hubness_option": option}
+        ranks = diagonal_ranks(costs)
+        # r@1: the share of videos whose top-1, the one sound a study plays, is their own
+        rows[option] = {**retrieval_scores(ranks, int(with_se.sum())), "r@1": recall_at_k(ranks, 1),
+                        **detection, **cost_hubness(costs), "hubness_option": option}
     return rows
 
 

@@ -83,6 +83,7 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
         for option in ("", "centre_", "csls_", "assign_"):
             assert 1 / n <= float(r[f"{option}hub_share"]) <= 1 and 0 <= float(r[f"{option}acc_rank"]) <= 1
         assert float(r["assign_hub_share"]) <= capacity / n
+        assert 0 <= float(r["r@1"]) <= float(r["r@5"]) and 0 <= float(r["assign_r@1"]) <= 1
         assert math.isfinite(float(r["k_skewness"]))
         assert int(r["best_epoch"]) == 1 == int(r["epochs"])  # one epoch: the best is the last
     assert "best validation epoch (the one kept): the last in 6 of 6 runs" in printed

@@ -116,6 +116,7 @@ def test_it_exports_a_manifest_that_reproduces_the_study(staff, rated):
     manifest = json.loads(response.content)
     assert manifest["experiment"]["seed"] == 11 and manifest["experiment"]["slug"] == "study"
     assert manifest["methods"][0]["trained_model"]["checkpoint_sha256"] == "ab" * 32
+    assert manifest["methods"][0]["hubness"] == "assign"  # a new model method's default
     assert manifest["methods"][1] == {"label": "random", "kind": "random", "order": 1}
     assert [v["sha256"] for v in manifest["videos"]] == [f"study{i}".ljust(64, "0") for i in range(3)]
     assert len(manifest["stimuli"]) == rated.stimuli.count() == 8

@@ -207,6 +207,7 @@ def test_the_model_method_stores_the_nearest_sound_and_its_distance(media_root, 
     videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(2)]
     lib = library(media_root, n=5)
     exp = experiment(videos, lib, ("model",), trained_model(checkpoint))
+    exp.methods.update(hubness="none")  # the plain search (the default, assign, is tested below)
     run_build(exp.pk, progress=False)
     model = get_model(checkpoint)
     sounds = list(lib.sounds.order_by("pk"))

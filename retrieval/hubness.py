@@ -33,7 +33,6 @@ The options (`HUBNESS_OPTIONS`):
 import math
 
 import numpy as np
-import torch
 from scipy import optimize, stats
 
 HUBNESS_OPTIONS = ("none", "centre", "csls", "assign")
@@ -70,6 +69,8 @@ def apply_option(library: np.ndarray, option: str) -> np.ndarray:
 
 def squared_distances(queries: np.ndarray, library: np.ndarray) -> np.ndarray:
     """[Q, N] squared L2 distances, computed exactly (equal points tie exactly), float64."""
+    import torch  # here, not above: the web process imports this module (hub_share) without torch
+
     q = torch.as_tensor(np.asarray(queries), dtype=torch.float64)
     a = torch.as_tensor(np.asarray(library), dtype=torch.float64)
     if q.ndim != 2 or a.ndim != 2 or q.shape[1] != a.shape[1] or not len(q) or not len(a):

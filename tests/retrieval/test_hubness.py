@@ -155,3 +155,17 @@ def test_too_few_candidates_or_places_are_errors():
 def test_diagonal_ranks_share_ties():
     costs = np.array([[1, 0, 1], [2, 3, 3], [5, 5, 5]])
     assert diagonal_ranks(costs).tolist() == [2.5, 2.5, 2.0]
+
+
+def test_centring_cannot_move_a_hub_that_is_the_library_mean():
+    # mean of 0, -5, 5 is 0: nothing moves; the median norm is 5, so -5 and 5 keep their norm and
+    # the hub (norm 0) stays at 0: every video keeps it (costs as the plain search)
+    assert centre_library(LIBRARY).ravel().tolist() == [0, -5, 5]
+    costs = option_costs(QUERIES, LIBRARY, "centre")
+    assert costs.tolist() == option_costs(QUERIES, LIBRARY, "none").tolist()
+    # shifted by +3 (3, -2, 8: norms 3, 2, 8, median 3), centring gives 0, -3, 3: the outer
+    # videos now take -3 and 3 (1 < 4), the inner ones keep the hub
+    assert centre_library(LIBRARY + 3).ravel().tolist() == [0, -3, 3]
+    shifted = option_costs(QUERIES, LIBRARY + 3, "centre")
+    assert shifted.tolist() == [[4, 1, 25], [1, 4, 16], [1, 16, 4], [4, 25, 1]]
+    assert np.argmin(shifted, axis=1).tolist() == [1, 0, 0, 2]

@@ -35,6 +35,8 @@ METRICS = ("acc_rank", "r@5", "r@50", "r@100")
 DETECTION = ("det_video", "det_audio")
 HUBNESS = ("hub_share", "k_skewness")
 LIBRARY = ("class_acc", "hub_share", "k_skewness", "distinct_top1")
+OPTIONS = tuple(o for o in HUBNESS_OPTIONS if o != "none")  # reported beside the plain search
+OPTION_KEYS = (*METRICS, "r@1", *HUBNESS)
 # The paper's ordering, Proposed > Triplet 2 > Triplet 1 > Random: each pair is (better, worse).
 PAIRS = (("proposed", "triplet2"), ("triplet2", "triplet1"), ("proposed", "triplet1"),
          ("proposed", "random"), ("triplet2", "random"), ("triplet1", "random"))
@@ -203,17 +205,15 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
             reused = False
         model = RetrievalModel.from_checkpoint(path, device=device)
         scored = score_split(model, splits[plan.split], HUBNESS_OPTIONS)
+        row = {**scored["none"], **{f"{o}_{k}": scored[o][k] for o in OPTIONS for k in OPTION_KEYS}}
         if library is not None:
             lib = library_scores(model, splits[plan.split], library, HUBNESS_OPTIONS)
-            scored["none"].update({f"lib_{k}": lib["none"][k] for k in LIBRARY})
-            scored["none"].update({f"centre_lib_{k}": lib["centre"][k] for k in LIBRARY})
-            scored["none"]["lib_class_chance"] = lib["none"]["class_chance"]
-            scored["none"]["library_n"] = lib["none"]["library_n"]
+            row.update({f"{_prefix(o)}lib_{k}": lib[o][k] for o in HUBNESS_OPTIONS for k in LIBRARY})
+            row["lib_class_chance"] = lib["none"]["class_chance"]
+            row["library_n"] = lib["none"]["library_n"]
         best = load_checkpoint(path)["best"] or {}
         results.append({"variant": variant, "seed": seed, "checkpoint": str(path), "reused": reused,
-                        "best_epoch": best.get("epoch"), "epochs": config.epochs,
-                        **scored["none"],
-                        **{f"centre_{k}": scored["centre"][k] for k in (*METRICS, *HUBNESS)}})
+                        "best_epoch": best.get("epoch"), "epochs": config.epochs, **row})
         bar.update(1)
     bar.close()
     n = results[0]["n"]
@@ -222,6 +222,10 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
                                            "total": round(time.monotonic() - started, 1)}}
     report.update(summarise(results, plan.seeds, n))
     return report
+
+
+def _prefix(option: str) -> str:
+    return "" if option == "none" else f"{option}_"
 
 
 def per_seed(results: list[dict], variant: str, seeds, key: str, n: int) -> list[float]:
@@ -234,8 +238,9 @@ def per_seed(results: list[dict], variant: str, seeds, key: str, n: int) -> list
 def summarise(results: list[dict], seeds, n: int) -> dict:
     variants = ["random"] + [v for v in VARIANTS if any(r["variant"] == v for r in results)]
     table1 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in METRICS} for v in variants}
-    centred = {v: {k: mean_ci(per_seed(results, v, seeds, f"centre_{k}", n)) for k in (*METRICS, *HUBNESS)}
-               for v in variants if v != "random"}
+    options = {o: {v: {k: mean_ci(per_seed(results, v, seeds, f"{_prefix(o)}{k}", n))
+                       for k in OPTION_KEYS} for v in variants if v != "random"}
+               for o in HUBNESS_OPTIONS}
     hub = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in HUBNESS}
            for v in variants if v != "random"}
     table2 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in DETECTION}
@@ -247,9 +252,11 @@ def summarise(results: list[dict], seeds, n: int) -> dict:
             diff = paired_difference(per_seed(results, better, seeds, "acc_rank", n),
                                      per_seed(results, worse, seeds, "acc_rank", n))
             paired.append({"better": better, "worse": worse, "metric": "acc_rank", **diff})
-    out: dict = {"table1": table1, "table2": table2, "hubness": hub, "centred": centred, "paired": paired}
-    if "lib_class_acc" in results[0]:
-        keys = [f"{p}lib_{k}" for p in ("", "centre_") for k in LIBRARY]
+    out: dict = {"table1": table1, "table2": table2, "hubness": hub, "options": options, "paired": paired}
+    if "lib_hub_share" in results[0]:
+        scored = results[0]["lib_class_chance"] is not None  # None: no class shares a name
+        keys = [f"{_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY
+                if scored or k != "class_acc"]
         library: dict = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in keys}
                          for v in variants if v != "random"}
         library.update(chance=results[0]["lib_class_chance"], n=results[0]["library_n"])
@@ -291,29 +298,39 @@ def format_report(report: dict) -> str:
         label = f"{_name(d['better'])} - {_name(d['worse'])}"
         lines.append(f"{label:<24} {_ci(d, 4):>17} {d['wins']:>3}/{d['n']:<2} {d['t_p']:>9.3g} "
                      f"{d['wilcoxon_p']:>11.3g}")
-    lines += ["", f"Hubness on the {split} dictionary ({report['n']} sounds): hub share = share of queries "
-              "whose top-1 is the most chosen sound; k-skew = skewness of the 10-occurrence",
-              f"{'method':<10} {'hub share':>15} {'k-skew':>15} {'centred: ACC':>15} "
-              f"{'hub share':>15} {'k-skew':>15}"]
-    for v, row in report["hubness"].items():
-        c = report["centred"][v]
-        lines.append(f"{_name(v):<10} {_ci(row['hub_share']):>15} {_ci(row['k_skewness'], 2):>15} "
-                     f"{_ci(c['acc_rank']):>15} {_ci(c['hub_share']):>15} {_ci(c['k_skewness'], 2):>15}")
+    lines += ["", f"Hubness options on the {split} dictionary ({report['n']} sounds; the {split} videos are "
+              f"the query bank of csls and assign): ACC_rank, R@1 (Random {1 / report['n']:.3f}), R@5, "
+              "hub share = share of queries whose top-1 is the most chosen sound, k-skew = skewness of "
+              "the 10-occurrence",
+              f"{'method':<10} {'option':<7} {'ACC_rank':>15} {'R@1':>15} {'R@5':>15} {'hub share':>15} "
+              f"{'k-skew':>15}"]
+    for v in report["hubness"]:
+        for o, by_variant in report["options"].items():
+            c = by_variant[v]
+            scores = " ".join(f"{_ci(c[k]):>15}" for k in ("acc_rank", "r@1", "r@5", "hub_share"))
+            lines.append(f"{_name(v):<10} {o:<7} {scores} {_ci(c['k_skewness'], 2):>15}")
     if "library" in report:
         lib = report["library"]
+        scored = lib["chance"] is not None
+        meaning = (f"class@1 = top-1 sound of the video's effect class (chance {lib['chance']:.3f})" if scored
+                   else "class@1 cannot be computed: no library class is named like an effect class")
         lines += ["", f"Separate sound library ({lib['n']} sounds, {report['plan']['library']}): "
-                  f"the {split} videos with an effect query it; class@1 = top-1 sound of the video's "
-                  f"effect class (chance "
-                  f"{lib['chance']:.3f})",
-                  f"{'method':<10} {'class@1':>15} {'hub share':>15} {'distinct':>10} "
-                  f"{'centred: class@1':>17} {'hub share':>15} {'distinct':>10}"]
+                  f"the {split} videos with an effect query it; {meaning}",
+                  f"{'method':<10} {'option':<7} {'class@1':>15} {'hub share':>15} {'k-skew':>15} "
+                  f"{'distinct':>10}"]
         for v, row in lib.items():
             if v in ("chance", "n"):
                 continue
-            lines.append(f"{_name(v):<10} {_ci(row['lib_class_acc']):>15} {_ci(row['lib_hub_share']):>15} "
-                         f"{row['lib_distinct_top1']['mean']:>10.1f} {_ci(row['centre_lib_class_acc']):>17} "
-                         f"{_ci(row['centre_lib_hub_share']):>15} "
-                         f"{row['centre_lib_distinct_top1']['mean']:>10.1f}")
+            for o in HUBNESS_OPTIONS:
+                p = f"{_prefix(o)}lib_"
+                acc = _ci(row[f"{p}class_acc"]) if scored else "-"
+                lines.append(f"{_name(v):<10} {o:<7} {acc:>15} {_ci(row[f'{p}hub_share']):>15} "
+                             f"{_ci(row[f'{p}k_skewness'], 2):>15} {row[f'{p}distinct_top1']['mean']:>10.1f}")
+    best = [r for r in report["runs"] if r.get("best_epoch") is not None]
+    if best:
+        last = sum(r["best_epoch"] == r["epochs"] for r in best)
+        note = ": still improving at the end, more epochs may help (choose them on valid)" if last else ""
+        lines += ["", f"best validation epoch (the one kept): the last in {last} of {len(best)} runs{note}"]
     trained = report["seconds"]["train"]
     if trained:
         per: dict[str, list[float]] = {}
@@ -335,8 +352,8 @@ def write_outputs(report: dict, out) -> dict:
              "plot": out / f"acc_rank{tag}.png"}
     paths["json"].write_text(json.dumps(report, indent=2, default=float))
     columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
-               *(f"centre_{k}" for k in (*METRICS, *HUBNESS)),
-               *(f"{p}lib_{k}" for p in ("", "centre_") for k in LIBRARY),
+               "r@1", *(f"{o}_{k}" for o in OPTIONS for k in OPTION_KEYS),
+               *(f"{_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY),
                "best_epoch", "epochs", "checkpoint"]
     with open(paths["csv"], "w", newline="") as fh:
         writer = csv.DictWriter(fh, columns, extrasaction="ignore")

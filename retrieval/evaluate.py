@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .hubness import K_OCCURRENCE, apply_option, hubness, nearest
+from .hubness import K_OCCURRENCE, cost_hubness, option_costs
 from .inference import RetrievalModel
 from .inputs import TrainSplit, load_train_split
-from .metrics import detection_accuracy, gt_ranks, random_scores, retrieval_scores
+from .metrics import detection_accuracy, diagonal_ranks, random_scores, recall_at_k, retrieval_scores
 
 VARIANT_NAMES = {"triplet1": "Triplet 1", "triplet2": "Triplet 2", "proposed": "Proposed"}
 
@@ -29,8 +29,9 @@ def evaluate_checkpoint(path, data_dir, split: str = "test", device: str = "auto
 def score_split(model: RetrievalModel, data: TrainSplit, options=("none",)) -> dict:
     """Table 1 and 2 scores and hubness of a model on a split, for each hubness option.
 
-    The dictionary is the split's own sounds of the samples with an effect (the paper's test);
-    detection is over all samples. Returns {option: row}.
+    The dictionary is the split's own sounds of the samples with an effect (the paper's test), and
+    the split's videos with an effect are the study options' query bank; detection is over all
+    samples. Returns {option: row}.
     """
     video = _embed_video(model, data)
     audio = model.embed_spectrograms(data.spectrograms)
@@ -42,9 +43,11 @@ def score_split(model: RetrievalModel, data: TrainSplit, options=("none",)) -> d
     queries = video[with_se]
     rows = {}
     for option in options:
-        library = apply_option(audio[with_se], option)
-        rows[option] = {**retrieval_scores(gt_ranks(queries, library), int(with_se.sum())), **detection,
-                        **hubness(queries, library), "hubness_option": option}
+        costs = option_costs(queries, audio[with_se], option)
+        ranks = diagonal_ranks(costs)
+        # r@1: the share of videos whose top-1, the one sound a study plays, is their own
+        rows[option] = {**retrieval_scores(ranks, int(with_se.sum())), "r@1": recall_at_k(ranks, 1),
+                        **detection, **cost_hubness(costs), "hubness_option": option}
     return rows
 
 
@@ -86,7 +89,8 @@ def library_scores(model: RetrievalModel, data: TrainSplit, library: SoundLibrar
 
     There is no ground-truth file, so the score is the share of queries whose top-1 sound has the
     query's effect class (`class_acc`; `class_chance` is its expectation for a random top-1), with
-    the hubness of the search. Returns {option: row}.
+    the hubness of the search. When no library class is named like a query's effect class, both
+    are None: the score cannot be computed. Returns {option: row}.
     """
     with_se = data.has_se.astype(bool)
     if data.classes is None:
@@ -96,14 +100,14 @@ def library_scores(model: RetrievalModel, data: TrainSplit, library: SoundLibrar
     sounds = model.embed_sounds(library.windows(model.preset))
     lib_share = {c: float(np.mean(library.classes == c)) for c in set(query_classes)}
     chance = float(np.mean([lib_share[c] for c in query_classes]))
+    scored = chance > 0
     rows = {}
     for option in options:
-        searched = apply_option(sounds, option)
-        stats = hubness(queries, searched)
-        top1 = nearest(queries, searched, 1)[:, 0]
-        rows[option] = {"class_acc": float(np.mean(library.classes[top1] == query_classes)),
-                        "class_chance": chance, "library_n": len(library.paths),
-                        "queries": int(with_se.sum()), **stats, "hubness_option": option}
+        costs = option_costs(queries, sounds, option)
+        hits = library.classes[np.argmin(costs, axis=1)] == query_classes
+        rows[option] = {"class_acc": float(np.mean(hits)) if scored else None,
+                        "class_chance": chance if scored else None, "library_n": len(library.paths),
+                        "queries": int(with_se.sum()), **cost_hubness(costs), "hubness_option": option}
     return rows
 
 

@@ -14,7 +14,14 @@ def gt_ranks(video_emb, audio_emb) -> np.ndarray:
     a = torch.as_tensor(np.asarray(audio_emb), dtype=torch.float64)
     if v.ndim != 2 or v.shape != a.shape:
         raise ValueError(f"need embeddings of one shape [N, D], got {tuple(v.shape)}, {tuple(a.shape)}")
-    dist = torch.cdist(v, a, compute_mode="donot_use_mm_for_euclid_dist")
+    return diagonal_ranks(torch.cdist(v, a, compute_mode="donot_use_mm_for_euclid_dist"))
+
+
+def diagonal_ranks(costs) -> np.ndarray:
+    """1-based rank of entry i for query i in a [N, N] cost matrix (lower first), ties shared."""
+    dist = torch.as_tensor(np.asarray(costs), dtype=torch.float64)
+    if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
+        raise ValueError(f"need a square cost matrix, got {tuple(dist.shape)}")
     d_gt = dist.diagonal().unsqueeze(1)
     closer = (dist < d_gt).sum(dim=1)
     tied = (dist == d_gt).sum(dim=1) - 1  # minus the ground truth itself

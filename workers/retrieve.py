@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evalsite.experiments import provenance
 from evalsite.experiments.models import Method, Stimulus
-from retrieval.hubness import apply_option
+from retrieval.hubness import LIBRARY_OPTIONS, apply_option
 from workers import embeddings, search
 from workers.model_cache import get_model
 from workers.models import EmbeddingChunk, EmbeddingRun
@@ -178,21 +178,54 @@ def retrieve(method: Method, progress: bool = False) -> list[int]:
     """Stores the top-1 sound (distance, rank 1) of every pending stimulus of a model method that
     has none yet; returns the ids of the method's pending stimuli that are ready to mux."""
     todo = list(pending(method).filter(sound__isnull=True).select_related("video", "method"))
-    if todo:
+    if not todo:
+        return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
+    used = {"retrieved_with": provenance.retrieval_settings(
+        method, provenance.library_fingerprint(method.experiment.sound_library))}  # fmt: skip
+    if method.hubness in LIBRARY_OPTIONS:
         model = model_for(method)
         library = library_embeddings(method, progress)
         # the hubness option is a transformation of the library alone: any index over it applies it
         index = search.cached_index(apply_option(library.vectors, method.hubness), library.path,
                                     settings.SEARCH_APPROXIMATE_FROM, model.device, variant=method.hubness,
                                     ef_search=settings.SEARCH_EF)
-        used = {"retrieved_with": provenance.retrieval_settings(
-            method, provenance.library_fingerprint(method.experiment.sound_library))}  # fmt: skip
         for start in range(0, len(todo), VIDEO_BATCH):
-            _retrieve_batch(model, library.ids, index, todo[start : start + VIDEO_BATCH], used)
+            ok, queries = _embed_batch(model, todo[start : start + VIDEO_BATCH])
+            if ok:
+                idx, dist = index.search(queries, k=1)
+                _store(ok, library.ids[idx[:, 0]], dist[:, 0], used)
+    else:
+        _retrieve_study(method, todo, progress, used)
     return list(pending(method).filter(sound__isnull=False).values_list("pk", flat=True))
 
 
-def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus], used: dict) -> None:
+def _retrieve_study(method: Method, todo: list[Stimulus], progress: bool, used: dict) -> None:
+    """The study options (csls, assign) choose every video's sound at once: all the method's
+    videos without a sound are embedded first, and the sounds its other test videos already have
+    count against the assignment's capacity."""
+    model = model_for(method)
+    library = library_embeddings(method, progress)
+    ok, queries = [], []
+    for start in range(0, len(todo), VIDEO_BATCH):
+        batch_ok, batch_queries = _embed_batch(model, todo[start : start + VIDEO_BATCH])
+        ok += batch_ok
+        queries += [batch_queries] if batch_ok else []
+    if not ok:
+        return
+    tests = method.stimuli.filter(role=Stimulus.Role.TEST)
+    held = tests.filter(sound__isnull=False).values_list("sound_id", flat=True)
+    position = {int(pk): i for i, pk in enumerate(library.ids)}
+    taken = np.bincount([position[pk] for pk in held if pk in position], minlength=len(library.ids))
+    idx, dist = search.study_top1(
+        method.hubness, np.concatenate(queries), library.vectors, library.path,
+        settings.SEARCH_APPROXIMATE_FROM, model.device, ef_search=settings.SEARCH_EF,
+        study_size=tests.count(), taken=taken,
+    )  # fmt: skip
+    _store(ok, library.ids[idx], dist, used)
+
+
+def _embed_batch(model, stimuli: list[Stimulus]) -> tuple[list[Stimulus], np.ndarray]:
+    """The stimuli whose video decodes, with their query embeddings; the others fail."""
     frames, ok = [], []
     for stimulus in stimuli:
         try:
@@ -203,12 +236,15 @@ def _retrieve_batch(model, ids: np.ndarray, index, stimuli: list[Stimulus], used
                 status=Stimulus.Status.FAILED, error=describe(stimulus, exc)[:4000]
             )
     if not ok:
-        return
-    queries = model.embed_videos(np.stack(frames))
-    idx, dist = index.search(queries, k=1)
-    for stimulus, i, d in zip(ok, idx[:, 0], dist[:, 0], strict=True):
+        return ok, np.zeros((0, 0), np.float32)
+    return ok, model.embed_videos(np.stack(frames))
+
+
+def _store(stimuli: list[Stimulus], sound_ids: np.ndarray, distances: np.ndarray, used: dict) -> None:
+    """The chosen sounds, with the settings they were retrieved with (`provenance`)."""
+    for stimulus, sound_id, d in zip(stimuli, sound_ids, distances, strict=True):
         Stimulus.objects.filter(pk=stimulus.pk, status=Stimulus.Status.PENDING).update(
-            sound_id=int(ids[i]), distance=float(d), rank=1, built_from=used
+            sound_id=int(sound_id), distance=float(d), rank=1, built_from=used
         )
 
 

@@ -7,7 +7,8 @@ instead of tens of milliseconds, at a recall@1 measured by bench/search.py. The 
 once per library and model and kept beside the embeddings' cache file (`cached_index`).
 
 Both indexes answer `search(queries, k)` with the k closest rows, closest first, so a caller can
-re-rank top-k candidates (hubness correction) the same way whichever index is in use.
+re-rank top-k candidates (hubness correction) the same way whichever index is in use:
+`study_top1` does so for the hubness options that need the study's videos (csls, assign).
 """
 
 import logging
@@ -21,6 +22,7 @@ import torch
 log = logging.getLogger(__name__)
 
 CHUNK = 65_536  # library rows per block, at least: bounds the [queries x chunk] distance matrix
+PENALTY_ROWS = 16_384  # library rows whose nearest study videos are found at a time (csls)
 BLOCK_ELEMENTS = 1 << 24  # few queries take bigger blocks (one for a single query): fewer passes
 
 
@@ -152,6 +154,41 @@ def top_k(library: np.ndarray, queries: np.ndarray, k: int = 1,
           device: str | torch.device = "cpu") -> tuple[np.ndarray, np.ndarray]:
     """One search: indices [Q, k] of the k closest library rows per query, and their distances."""
     return ExactIndex(library, device).search(queries, k)
+
+
+def study_top1(option: str, queries: np.ndarray, library: np.ndarray, embeddings_path: Path | None,
+               approximate_from: int, device: str | torch.device = "cpu", ef_search: int | None = None,
+               study_size: int | None = None,
+               taken: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's library row under a study option of retrieval.hubness, and its L2 distance.
+
+    `csls`: the penalty of every row (half its mean squared distance to its CSLS_K nearest
+    queries) comes from an exact search of the rows among the queries; the search for d^2 -
+    penalty is then a plain L2 search over the rows with one more coordinate, sqrt(max penalty -
+    penalty) (0 for the queries), so the exact index or an HNSW graph answers it.
+    `assign`: each query's nearest rows, as many as `candidates_needed` (exact for the exact
+    index), assigned with capacity `assign_capacity(study_size, rows)`; `taken` counts per row
+    the study's videos that already have that sound."""
+    from retrieval.hubness import CSLS_K, assign, assign_capacity, candidates_needed, check_option
+
+    queries, library = _as_matrix(queries, "queries"), _as_matrix(library, "library")
+    if check_option(option) == "csls":
+        bank = ExactIndex(queries, device)
+        penalty = np.concatenate([0.5 * (bank.search(library[s : s + PENALTY_ROWS], CSLS_K)[1] ** 2).mean(1)
+                                  for s in range(0, len(library), PENALTY_ROWS)])
+        extra = np.sqrt(penalty.max() - penalty)[:, None]
+        index = build_index(np.hstack([library, extra]), approximate_from, device, ef_search)
+        idx = index.search(np.hstack([queries, np.zeros((len(queries), 1), np.float32)]), 1)[0][:, 0]
+    elif option == "assign":
+        capacity = assign_capacity(study_size or len(queries), len(library))
+        used = 0 if taken is None else int(taken.sum())
+        m = min(len(library), candidates_needed(len(queries), capacity, used))
+        index = cached_index(library, embeddings_path, approximate_from, device, ef_search=ef_search)
+        candidates, distances = index.search(queries, m)
+        idx = assign(candidates, distances.astype(np.float64) ** 2, capacity, len(library), taken)
+    else:
+        raise ValueError(f"{option!r} is a library option: search the transformed library instead")
+    return idx, np.linalg.norm(queries - library[idx], axis=1)
 
 
 def _as_matrix(x: np.ndarray, name: str) -> np.ndarray:

@@ -109,10 +109,10 @@ class MethodForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["hubness"].required = False  # left out: no hubness correction
+        self.fields["hubness"].required = False  # left out: the model field's default
 
     def clean_hubness(self):
-        return self.cleaned_data.get("hubness") or "none"
+        return self.cleaned_data.get("hubness") or Method._meta.get_field("hubness").default
 
     def clean(self):
         cleaned = super().clean()

@@ -2,7 +2,8 @@
 
 `settings_of(stimulus)` names, for one clip, exactly the inputs that change its picture or its
 sound: the video's content and known effect onset; the mux settings its soundtrack uses; for a
-trained model the checkpoint, the hubness option and the sound library's content; for Random the
+trained model the checkpoint, the hubness option and the sound library's content (and, under a
+study option that chooses all videos' sounds together, the study's videos); for Random the
 seed, what the draw is keyed by and the library; for gold noise the seed; for a trap its score.
 A built clip whose record differs from `settings_of` now is stale, and `stale` says what
 changed, so the next build redoes exactly those and a study holding one does not open.
@@ -11,6 +12,8 @@ changed, so the next build redoes exactly those and a study holding one does not
 import hashlib
 import math
 import time
+
+from retrieval.hubness import LIBRARY_OPTIONS
 
 from .models import Experiment, Method, SoundLibrary, Stimulus
 
@@ -77,8 +80,20 @@ def retrieval_settings(method: Method | None, library: str | None) -> dict:
     """What a model method's retrieval used; recorded with the sound it chose, since the mux of
     the clip may run after the method changed."""
     model = method.trained_model if method else None
-    return {"trained_model": (model.checkpoint_sha256 or model.checkpoint) if model else None,
-            "hubness": method.hubness if method else None, "sound_library": library}  # fmt: skip
+    out = {"trained_model": (model.checkpoint_sha256 or model.checkpoint) if model else None,
+           "hubness": method.hubness if method else None, "sound_library": library}  # fmt: skip
+    if method is not None and method.hubness not in LIBRARY_OPTIONS:
+        out["study_videos"] = study_fingerprint(method.experiment)
+    return out
+
+
+def study_fingerprint(experiment: Experiment) -> str:
+    """The study's videos, which a study option (csls, assign) chooses sounds for together: a
+    video added or removed changes every clip's sound, not only its own."""
+    digest = hashlib.sha256()
+    for pk, sha in experiment.videos.order_by("pk").values_list("pk", "sha256"):
+        digest.update(f"{sha or f'id:{pk}'}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def as_built(stimulus: Stimulus) -> dict:

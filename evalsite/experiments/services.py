@@ -633,7 +633,7 @@ def _method_entry(method: Method) -> dict:
     entry = {"label": method.label, "kind": method.kind, "order": method.order}
     model = method.trained_model
     if model is not None:
-        entry["hubness"] = method.hubness  # retrieval's option: trained models only
+        entry["hubness"] = method.hubness  # how its top-1 sounds were chosen (retrieval/hubness.py)
         entry["trained_model"] = {
             "name": model.name,
             "variant": model.variant,

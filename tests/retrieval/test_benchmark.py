@@ -77,10 +77,17 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
             assert d["wilcoxon_p"] == pytest.approx(stats.wilcoxon(diff).pvalue)
     assert {(d["better"], d["worse"]) for d in report["paired"]} >= {("proposed", "triplet2"),
                                                                      ("triplet2", "triplet1")}
-    # hubness, plain and with the centred dictionary
+    # hubness, plain and under each option; assign caps every sound at ceil(n / 10) queries
+    capacity = math.ceil(n / 10)
     for r in runs:
-        assert 1 / n <= float(r["hub_share"]) <= 1 and 1 / n <= float(r["centre_hub_share"]) <= 1
+        for option in ("", "centre_", "csls_", "assign_"):
+            assert 1 / n <= float(r[f"{option}hub_share"]) <= 1 and 0 <= float(r[f"{option}acc_rank"]) <= 1
+        assert float(r["assign_hub_share"]) <= capacity / n
+        assert 0 <= float(r["r@1"]) <= float(r["r@5"]) and 0 <= float(r["assign_r@1"]) <= 1
         assert math.isfinite(float(r["k_skewness"]))
+        assert int(r["best_epoch"]) == 1 == int(r["epochs"])  # one epoch: the best is the last
+    assert "best validation epoch (the one kept): the last in 6 of 6 runs" in printed
+    assert set(report["options"]) == {"none", "centre", "csls", "assign"}
     assert "Table 1" in printed and "±" in printed and "Proposed - Triplet 2" in printed
     assert (out / "acc_rank.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -103,8 +110,32 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
         assert 0 <= float(rerun[key]) <= 1
     assert "Separate sound library (12 sounds" in printed
 
+    # a library whose classes share no name with the effect classes: class@1 cannot be computed
+    other_names = _library(tmp_path / "renamed")
+    for i, folder in enumerate(sorted(other_names.iterdir())):
+        folder.rename(other_names / f"kit{i}")
+    printed = _bench(dataset, other, "--variants", "proposed", "--first-seed", "1", "--seeds", "1",
+                     "--library", str(other_names))
+    assert "class@1 cannot be computed: no library class is named like an effect class" in printed
+    lib = json.loads((other / "benchmark.json").read_text())["library"]
+    assert lib["chance"] is None and "lib_class_acc" not in lib["proposed"]
+    assert 0 < lib["proposed"]["assign_lib_hub_share"]["mean"] <= 1
+    (renamed,) = _runs(other)
+    assert renamed["lib_class_acc"] == "" and renamed["centre_lib_class_acc"] == ""
+
     with pytest.raises(CommandError, match="another plan"):
         _bench(dataset, out, "--set", "epochs=2")
+
+
+def test_generate_defaults_to_the_size_its_help_names():
+    from retrieval.management.commands.benchmark import Command, generate_settings
+
+    assert generate_settings([]) == {"days": 38, "valid_days": 2, "test_days": 28}
+    assert generate_settings(["seed=3"]) == {"days": 38, "valid_days": 2, "test_days": 28, "seed": 3}
+    assert generate_settings(["days=6"]) == {"days": 6}  # a size given: make_dataset's rules
+    help_text = next(a.help for a in Command().create_parser("manage.py", "benchmark")._actions
+                     if a.dest == "generate")
+    assert "days=38 valid_days=2 test_days=28" in help_text and "without days" in help_text
 
 
 def test_benchmark_rejects_unknown_settings(dataset, tmp_path):

@@ -207,6 +207,7 @@ def test_the_model_method_stores_the_nearest_sound_and_its_distance(media_root, 
     videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(2)]
     lib = library(media_root, n=5)
     exp = experiment(videos, lib, ("model",), trained_model(checkpoint))
+    exp.methods.update(hubness="none")  # the plain search (the default, assign, is tested below)
     run_build(exp.pk, progress=False)
     model = get_model(checkpoint)
     sounds = list(lib.sounds.order_by("pk"))
@@ -311,3 +312,31 @@ def test_a_clip_of_a_video_damaged_on_disk_fails_instead_of_a_frozen_picture(med
     assert statuses[("damaged", "Original")][0] == "failed"  # its own soundtrack does not decode
     on_disk = {f"stimuli/{p.name}" for p in (media_root / "stimuli").iterdir()}
     assert on_disk == {s.file.name for s in exp.stimuli.filter(status="done")}
+
+
+@pytest.mark.parametrize("option", ["csls", "assign"])
+def test_a_study_option_chooses_every_videos_sound_at_once(media_root, checkpoint, option):
+    from retrieval.data.decode import decode_video
+    from retrieval.hubness import option_costs
+    from workers.embeddings import sound_window
+    from workers.model_cache import get_model
+
+    videos = [video_row(media_root, f"v{i}", flash_at=1.0 + i)[0] for i in range(3)]
+    lib = library(media_root, n=6)
+    exp = experiment(videos, lib, ("model",), trained_model(checkpoint))
+    exp.methods.update(hubness=option)
+    run_build(exp.pk, progress=False)
+    model = get_model(checkpoint)
+    sounds = list(lib.sounds.order_by("pk"))
+    library_emb = model.embed_sounds(np.stack([sound_window(s.file.path, model.preset) for s in sounds]))
+    stimuli = list(exp.stimuli.filter(role=Stimulus.Role.TEST).select_related("video").order_by("video__pk"))
+    queries = np.concatenate([model.embed_videos(decode_video(s.video.file.path, model.preset)[None])
+                              for s in stimuli])
+    expected = np.argmin(option_costs(queries, library_emb, option), axis=1)
+    assert [s.sound_id for s in stimuli] == [sounds[i].pk for i in expected]
+    assert all(s.status == "done" and s.rank == 1 for s in stimuli)
+    for s, q, i in zip(stimuli, queries, expected, strict=True):
+        assert s.distance == pytest.approx(float(np.linalg.norm(q - library_emb[i])), rel=1e-4)
+    if option == "assign":  # 3 videos, 6 sounds: capacity 1, so 3 distinct sounds
+        assert len({s.sound_id for s in stimuli}) == 3
+    assert exp.hub_shares()["Model"]["hubness"] == option

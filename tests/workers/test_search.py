@@ -116,3 +116,31 @@ def test_ef_search_is_the_candidates_kept_per_query_and_the_graph_file_serves_an
     assert recall(narrow) < 0.99 and narrow.ef_search == 1
     with pytest.raises(ValueError, match="efSearch must be at least 1"):
         search.ApproximateIndex.build(library[:10], ef_search=-1)
+
+
+def test_study_options_on_the_hand_worked_hub():
+    # tests/retrieval/test_hubness.py: a hub at 0, entries at -5 and 5, videos at -2, -1, 1, 2
+    queries = np.array([[-2.0], [-1.0], [1.0], [2.0]], np.float32)
+    library = np.array([[0.0], [-5.0], [5.0]], np.float32)
+    idx, dist = search.study_top1("csls", queries, library, None, 0)
+    assert idx.tolist() == [1, 0, 0, 2] and dist.tolist() == pytest.approx([3, 1, 1, 3])
+    idx, _ = search.study_top1("assign", queries, library, None, 0)
+    assert idx.tolist() == [1, 0, 0, 2]
+    # a study of 10 videos, 4 of them left to retrieve, the hub holding 4 already: capacity
+    # ceil(10 / 3) = 4 (3 sounds serve 10 videos), so no video may take the hub; -5 and 5 split them
+    idx, _ = search.study_top1("assign", queries, library, None, 0, study_size=10, taken=np.array([4, 0, 0]))
+    assert idx.tolist() == [1, 1, 2, 2]
+    with pytest.raises(ValueError, match="library option"):
+        search.study_top1("centre", queries, library, None, 0)
+
+
+@pytest.mark.parametrize("approximate_from", [0, 100])
+@pytest.mark.parametrize("option", ["csls", "assign"])
+def test_study_options_agree_with_the_full_cost_matrix(option, approximate_from):
+    from retrieval.hubness import option_costs
+
+    library, queries = clustered(400, 2), clustered(60, 3) + 1.5  # off-centre queries: hubs
+    idx, dist = search.study_top1(option, queries, library, None, approximate_from)
+    reference = np.argmin(option_costs(queries, library, option), axis=1)
+    assert (idx == reference).mean() >= (1.0 if approximate_from == 0 else 0.95)
+    np.testing.assert_allclose(dist, np.linalg.norm(queries - library[idx], axis=1), rtol=1e-5)

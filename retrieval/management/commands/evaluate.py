@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--random", action="store_true", help="include the Random baseline row")
         parser.add_argument("--json", action="store_true", help="print the rows as JSON")
         parser.add_argument("--hubness", default="none", choices=HUBNESS_OPTIONS,
-                            help="hubness-aware retrieval: centre the dictionary on its mean embedding")
+                            help="hubness-aware retrieval (docs/retrieval.md, Hubness): centre the "
+                                 "dictionary, csls or assign over the split's videos, or none")
         parser.add_argument("--device", default="auto")
         parser.add_argument("--no-progress", action="store_true")
 

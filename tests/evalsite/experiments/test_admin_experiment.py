@@ -58,6 +58,9 @@ def test_it_creates_an_experiment_with_its_methods(staff):
     assert response.status_code == 302, all_errors(response)
     experiment = Experiment.objects.get()
     assert [m.label for m in experiment.methods.all()] == ["proposed", "random", "original"]
+    # the hubness option left out: the default for the model, nothing applied to the others
+    assert [m.hubness for m in experiment.methods.all()][0] == "assign"
+    assert [m.applied_hubness for m in experiment.methods.all()] == ["assign", "none", "none"]
     assert experiment.seed == 7 and experiment.completion_code == "C0DE" and experiment.status == "draft"
 
 
@@ -72,6 +75,7 @@ def test_it_creates_an_experiment_with_its_methods(staff):
         ([], {"redirect_url": "not a url"}, "Enter a valid URL."),
         ([], {"gold_clips": -1}, "Ensure this value is greater than or equal to 0."),
         ([], {"slug": "has spaces"}, "Enter a valid “slug”"),
+        ([("model", "MODEL", "m")], {"methods-0-hubness": "cslss"}, "Select a valid choice. cslss"),
     ],
 )
 def test_it_refuses_an_inconsistent_experiment_and_stores_nothing(staff, methods, overrides, message):

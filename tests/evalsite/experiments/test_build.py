@@ -126,6 +126,8 @@ def test_it_reports_progress_per_method_and_for_controls(staff, make_experiment)
         "controls": {"pending": 0, "running": 0, "done": 2, "failed": 0},
     }
     # Every clip of the fixture got the library's one sound: a hub share of 1 over 2 videos (too
-    # few to call the method collapsed); the original soundtrack retrieves nothing.
-    one_sound = {"videos": 2, "distinct": 1, "hub_share": 1.0, "hubness": "none", "collapsed": False}
-    assert data["hubness"] == {"proposed": one_sound, "random": one_sound}
+    # few to call the method collapsed); the original soundtrack retrieves nothing. The model
+    # method has the default option; a random method ranks nothing, so none applies to it.
+    one_sound = {"videos": 2, "distinct": 1, "hub_share": 1.0, "collapsed": False}
+    assert data["hubness"] == {"proposed": {**one_sound, "hubness": "assign"},
+                               "random": {**one_sound, "hubness": "none"}}

@@ -28,3 +28,22 @@ def test_training_clips_built_before_the_field_get_their_kind_from_the_label():
     assert kinds == {**labels, "gold 1: harsh noise": ""}
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_methods_stored_before_the_assign_default_keep_their_option():
+    before = ("experiments", "0009_stimulus_built_from")
+    after = ("experiments", "0010_method_hubness_assign_by_default")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    apps = executor.loader.project_state([before]).apps
+    Experiment, Method = apps.get_model("experiments", "Experiment"), apps.get_model("experiments", "Method")
+    exp = Experiment.objects.create(title="Old", slug="old")
+    Method.objects.create(experiment=exp, kind="random", label="old")
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+    Method = executor.loader.project_state([after]).apps.get_model("experiments", "Method")
+    Method.objects.create(experiment_id=exp.pk, kind="random", label="new")
+    assert dict(Method.objects.values_list("label", "hubness")) == {"old": "none", "new": "assign"}
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

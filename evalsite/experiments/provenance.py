@@ -120,7 +120,8 @@ def changes(recorded: dict, now: dict) -> list[str]:
         before, after = recorded.get(key), now.get(key)
         if before != after:
             out.append(f"{key} {_short(before)} → {_short(after)}")
-    return out
+    shared = [c for c in out if c.split()[0] in recorded and c.split()[0] in now]
+    return shared or out  # a key that comes or goes with another's change (study_videos) is no news
 
 
 def _short(value) -> str:

@@ -47,12 +47,12 @@ def test_each_clip_records_the_settings_it_was_built_from(built):
 
 def test_a_changed_hubness_option_rebuilds_exactly_that_methods_clips(built):
     before = files_of(built)
-    built.methods.filter(kind="model").update(hubness="centre" if built.methods.get(kind="model").hubness
-                                              == "none" else "none")  # fmt: skip
-    now = built.methods.get(kind="model").hubness
+    was = built.methods.get(kind="model").hubness
+    now = "centre" if was == "none" else "none"
+    built.methods.filter(kind="model").update(hubness=now)
     assert stale_names(built) == ["v0 / Model", "v1 / Model"]
     (why,) = {tuple(w) for _, w in provenance.stale(built)}
-    assert why == (f"hubness {'none' if now == 'centre' else 'centre'} → {now}",)
+    assert why == (f"hubness {was} → {now}",)
     with pytest.raises(services.ActionRefused, match=r"2 clips were built from settings that changed since.*"
                        r"v0 / Model \(hubness .* → " + now):  # fmt: skip
         services.open_experiment(built)
@@ -110,6 +110,19 @@ def test_a_removed_video_s_clips_block_opening_and_go_with_the_next_build(
     }  # fmt: skip
     services.open_experiment(built)
     assert built.status == "open"
+
+
+@pytest.mark.parametrize("option", ["assign", "csls", "none"])
+def test_under_a_study_option_a_video_added_marks_every_model_clip_stale(built, media_root, option):
+    built.methods.filter(kind="model").update(hubness=option)
+    run_build(built.pk, progress=False)  # rebuilt under the option
+    assert stale_names(built) == []
+    built.videos.add(video_row(media_root, "v2", flash_at=2.5)[0])
+    # assign and csls choose every video's sound together: v2 changes the others' choices
+    expected = ["v0 / Model", "v1 / Model"] if option != "none" else []
+    assert stale_names(built) == expected
+    run_build(built.pk, progress=False)
+    assert stale_names(built) == [] and built.stimuli.filter(video__name="v2", status="done").count() == 3
 
 
 def test_a_changed_library_or_video_content_marks_the_clips_that_use_it(built, media_root):

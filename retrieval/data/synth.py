@@ -7,6 +7,10 @@ class, often quieter than the speech or music around it. The recordings and an a
 the effects are then cut by `segment` like a user's own recordings; whole days go to train, valid
 and test. With `sfx_dir`, the sound effects are real recordings (class = sub-folder or file-name
 prefix) and each class is given its own visual effect.
+
+`Difficulty` makes the paper's problem harder in the ways its premise names, each setting off by
+default (today's generator): visual effects with no sound, effect sounds with nothing on screen,
+and effects buried deeper in the speech and music. See docs/datasets.md (Difficulty).
 """
 
 import csv
@@ -16,7 +20,8 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +51,7 @@ from .synth_video import (
 SAMPLE_RATE = 48_000
 SLOT = 6.4  # seconds: the segment length, so every effect lies inside one sample
 SNR_DB = (-6.0, 6.0)  # effect level against the background around it: often quieter
+MAX_BURIAL_DB = 30.0  # below -36 dB an effect is inaudible: nothing left to learn
 LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
 SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
 SFX_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".mp3", ".opus"}
@@ -212,6 +218,48 @@ def sfx_class(path: Path, root: Path) -> str:
     return stem.lower()
 
 
+@dataclass(frozen=True)
+class Difficulty:
+    """How much harder than today's generator (the defaults) the benchmark is.
+
+    Shares are of all the 6.4 s slots of a day (rounded, like the targets' half); distractors go
+    only to slots without a target, so the two shares add up to at most 0.5. The weak label of
+    every distractor slot is "no effect": the label denotes the target co-occurrence (an effect
+    with its visual effect), as the paper's weak labels do, and a distractor is half of one.
+    """
+
+    visual_distractors: float = 0.0  # a visual effect of a class, no sound effect
+    acoustic_distractors: float = 0.0  # an effect sound of a class, nothing on screen (off-screen)
+    burial_db: float = 0.0  # effects (and acoustic distractors) this much quieter than -6 ... +6 dB
+
+    def __post_init__(self):
+        for name in ("visual_distractors", "acoustic_distractors"):
+            share = getattr(self, name)
+            if not _is_number(share) or not 0 <= share <= 0.5:
+                raise DatasetError(f"{name} must be a share of the slots between 0 and 0.5, got {share!r}")
+        if self.visual_distractors + self.acoustic_distractors > 0.5:
+            raise DatasetError(
+                "visual_distractors + acoustic_distractors must be at most 0.5 (distractors go to the "
+                f"half of the slots without a target), got {self.visual_distractors} + "
+                f"{self.acoustic_distractors}")
+        if not _is_number(self.burial_db) or not 0 <= self.burial_db <= MAX_BURIAL_DB:
+            raise DatasetError(f"burial_db must be between 0 and {MAX_BURIAL_DB:g} dB (how much quieter "
+                               f"than {SNR_DB[0]:g} ... +{SNR_DB[1]:g} dB the effects are mixed), "
+                               f"got {self.burial_db!r}")
+
+    @property
+    def snr_db(self) -> tuple[float, float]:
+        return SNR_DB[0] - self.burial_db, SNR_DB[1] - self.burial_db
+
+    @property
+    def any_distractors(self) -> bool:
+        return self.visual_distractors > 0 or self.acoustic_distractors > 0
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 @dataclass
 class PlannedEffect:
     onset: float  # seconds in the day's recording, on a frame boundary
@@ -233,11 +281,57 @@ def plan_effects(rng, slots: int, bank, held_out: bool = False) -> list[PlannedE
         cls = order[n % len(order)]
         sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
         dur = len(sound) / SAMPLE_RATE
-        onset = slot * SLOT + math.ceil(rng.uniform(0.2, SLOT - dur - 0.3) * FPS) / FPS
-        k = bank.classes.index(cls)
-        visual = Effect(KINDS[k % len(KINDS)], PALETTE[k % len(PALETTE)], dur, rng)
-        effects.append(PlannedEffect(round(onset, 6), cls, sound, visual))
+        onset = _onset(rng, slot, dur)
+        effects.append(PlannedEffect(onset, cls, sound, _visual(bank, cls, dur, rng)))
     return effects
+
+
+@dataclass
+class Distractor:
+    """Half of a target co-occurrence in a slot without a target: only its picture ("visual") or
+    only its sound ("acoustic", as if off screen). Labelled "no effect"."""
+
+    kind: str
+    onset: float
+    cls: str
+    sound: np.ndarray  # mixed in for an acoustic one; a visual one takes only its duration from it
+    visual: Effect | None
+
+    @property
+    def end(self) -> float:
+        return self.onset + len(self.sound) / SAMPLE_RATE
+
+
+def plan_distractors(rng, slots: int, taken, bank, difficulty: Difficulty,
+                     held_out: bool = False) -> list[Distractor]:
+    """Distractors in slots without a target, placed and sized like the targets, classes cycling.
+
+    `rng` is a stream of its own, so the targets, the shots and the background are the same at
+    every difficulty (the levels of a study differ only by their distractors and burial)."""
+    free = np.setdiff1d(np.arange(slots), np.asarray(sorted(taken), dtype=int))
+    n_visual = min(round(difficulty.visual_distractors * slots), len(free))
+    n_acoustic = min(round(difficulty.acoustic_distractors * slots), len(free) - n_visual)
+    chosen = rng.permutation(free)[: n_visual + n_acoustic]
+    order = list(rng.permutation(bank.classes))
+    out = []
+    for n, slot in enumerate(chosen):
+        cls = order[n % len(order)]
+        sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
+        dur = len(sound) / SAMPLE_RATE
+        onset = _onset(rng, int(slot), dur)
+        visual = _visual(bank, cls, dur, rng) if n < n_visual else None
+        out.append(Distractor("visual" if visual else "acoustic", onset, cls, sound, visual))
+    return sorted(out, key=lambda d: d.onset)
+
+
+def _onset(rng, slot: int, dur: float) -> float:
+    """Whole inside its slot, on a frame boundary."""
+    return round(slot * SLOT + math.ceil(rng.uniform(0.2, SLOT - dur - 0.3) * FPS) / FPS, 6)
+
+
+def _visual(bank, cls: str, dur: float, rng) -> Effect:
+    k = bank.classes.index(cls)
+    return Effect(KINDS[k % len(KINDS)], PALETTE[k % len(PALETTE)], dur, rng)
 
 
 def plan_shots(rng, total: float) -> list[tuple[float, float, str]]:
@@ -275,12 +369,17 @@ def _talk(rng, n: int, speech: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def mix_effects(mix: np.ndarray, effects: list[PlannedEffect], rng) -> None:
+def mix_effects(mix: np.ndarray, effects, rng, snr_db=SNR_DB) -> list[float]:
+    """Adds each effect (`.onset`, `.sound`) at a level drawn from `snr_db` against the sound
+    around it; returns the levels drawn (dB)."""
+    levels = []
     for e in effects:
         i = round(e.onset * SAMPLE_RATE)
         around = mix[i:i + len(e.sound)]
-        level = max(sa.rms(around), 0.01) * 10 ** (rng.uniform(*SNR_DB) / 20)
-        around += e.sound[: len(around)] * level
+        db = rng.uniform(*snr_db)
+        around += e.sound[: len(around)] * (max(sa.rms(around), 0.01) * 10 ** (db / 20))
+        levels.append(float(db))
+    return levels
 
 
 def mouth_envelope(voice: np.ndarray):
@@ -291,18 +390,35 @@ def mouth_envelope(voice: np.ndarray):
     return lambda t: env[min(int(t * FPS), frames - 1)]
 
 
-def render_day(path: Path, rng, slots: int, bank, speech, texture,
-               held_out: bool = False) -> list[PlannedEffect]:
+@dataclass
+class Day:
+    """What render_day planted, with the level of each sound (dB against the sound around it)."""
+
+    effects: list[PlannedEffect]
+    effect_db: list[float]
+    distractors: list[Distractor]
+    distractor_db: dict[int, float]  # index in `distractors` -> level, for the acoustic ones
+
+
+def render_day(path: Path, rng, slots: int, bank, speech, texture, held_out: bool = False,
+               difficulty: Difficulty = Difficulty(), distractor_rng=None) -> Day:
     total = slots * SLOT
     shots = plan_shots(rng, total)
     effects = plan_effects(rng, slots, bank, held_out)
+    distractors = (plan_distractors(distractor_rng, slots, {int(e.onset // SLOT) for e in effects}, bank,
+                                    difficulty, held_out) if difficulty.any_distractors else [])
     mix, voice = background_audio(rng, shots, total, speech)
-    mix_effects(mix, effects, rng)
+    effect_db = mix_effects(mix, effects, rng, difficulty.snr_db)
+    heard = [k for k, d in enumerate(distractors) if d.kind == "acoustic"]
+    distractor_db = dict(zip(heard, mix_effects(mix, [distractors[k] for k in heard], distractor_rng,
+                                                difficulty.snr_db), strict=True))
     peak = np.abs(mix).max()
     if peak > 0.98:
         mix *= 0.98 / peak
     envelope = mouth_envelope(voice)
     scenes = [_scene(kind, rng, start, envelope, texture) for start, _, kind in shots]
+    shown: list[tuple[float, float, Effect]] = [(e.onset, e.end, e.visual) for e in effects]
+    shown += [(d.onset, d.end, d.visual) for d in distractors if d.visual is not None]
     path.parent.mkdir(parents=True, exist_ok=True)
     with Mp4Writer(path, WIDTH, HEIGHT, FPS, SAMPLE_RATE) as writer:
         shot = 0
@@ -311,12 +427,12 @@ def render_day(path: Path, rng, slots: int, bank, speech, texture,
             while shots[shot][1] <= t + 1e-9:
                 shot += 1
             img = scenes[shot].frame(t)
-            for e in effects:
-                if e.onset - 1e-6 <= t < e.end:
-                    img = e.visual.apply(img, t - e.onset)
+            for onset, end, visual in shown:
+                if onset - 1e-6 <= t < end:
+                    img = visual.apply(img, t - onset)
             writer.add_frame((np.clip(img, 0, 1) * 255).astype(np.uint8))
         writer.set_audio(mix)
-    return effects
+    return Day(effects, effect_db, distractors, distractor_db)
 
 
 def _scene(kind, rng, start, envelope, texture):
@@ -327,7 +443,9 @@ def _scene(kind, rng, start, envelope, texture):
 
 def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int = 0, sfx_dir=None,
                  progress: bool = True, overwrite: bool = False, log=print, valid_days: int | None = None,
-                 test_days: int | None = None, sfx_split: str = "recording", speech_dir=None) -> Path:
+                 test_days: int | None = None, sfx_split: str = "recording", speech_dir=None,
+                 visual_distractors: float = 0.0, acoustic_distractors: float = 0.0,
+                 burial_db: float = 0.0) -> Path:
     """Renders `days` recordings, annotates them, cuts them with `segment`; returns the dataset folder.
 
     The last `test_days` days go to test and the `valid_days` before them to valid (default: one
@@ -336,6 +454,11 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     training days' (see FolderBank); "shared" lets every day draw from all of them. With
     `speech_dir` the presenter speaks recorded utterances from that folder (`recorded_speech`)
     instead of espeak-ng's.
+
+    `visual_distractors`, `acoustic_distractors` and `burial_db` make it harder (`Difficulty`); at
+    their defaults (0) the dataset is the one this function made before they existed. Every planted
+    sound and picture, distractors included, is listed in `planted.csv` (recording, start, end,
+    class, kind = target / visual / acoustic, level_db against the sound around it).
     """
     out = Path(out_dir).resolve()
     slots = int(minutes_per_day * 60 // SLOT)
@@ -352,6 +475,7 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
         raise DatasetError(f"{out}: already exists (choose another folder, or --overwrite to replace it)")
     if sfx_split not in ("recording", "shared"):
         raise DatasetError(f"sfx_split must be 'recording' or 'shared', got {sfx_split!r}")
+    difficulty = Difficulty(visual_distractors, acoustic_distractors, burial_db)
     bank = FolderBank(sfx_dir, sfx_split == "recording", log) if sfx_dir else SynthBank()
     speech_rng = np.random.default_rng([seed, 10_000])
     speech = (recorded_speech(speech_dir, speech_rng, log) if speech_dir
@@ -362,28 +486,43 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     (tmp / "pid").write_text(str(os.getpid()))
     train_days = days - valid_days - test_days
     try:
-        annotations, planned = tmp / "annotations.csv", 0
-        with open(annotations, "w", newline="") as f:
-            writer = csv.writer(f)
+        annotations, planted = tmp / "annotations.csv", Counter[str]()
+        with open(annotations, "w", newline="") as f, open(tmp / "planted.csv", "w", newline="") as g:
+            writer, plan = csv.writer(f), csv.writer(g)
             writer.writerow(["recording", "start", "end", "class"])
+            plan.writerow(["recording", "start", "end", "class", "kind", "level_db"])
             for day in tqdm(range(1, days + 1), desc="rendering days", unit="day", disable=not progress):
                 rng = np.random.default_rng([seed, day])
                 rec = f"day-{day:02d}/broadcast.mp4"
-                effects = render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng),
-                                     held_out=day > train_days)
-                planned += len(effects)
-                for e in effects:
+                # the distractors' own stream: the targets and background stay as they are
+                done = render_day(tmp / "recordings" / rec, rng, slots, bank, speech, landscape(rng),
+                                  held_out=day > train_days, difficulty=difficulty,
+                                  distractor_rng=np.random.default_rng([seed, day, 1]))
+                rows = [(e.onset, e.end, e.cls, "target", f"{db:.2f}")
+                        for e, db in zip(done.effects, done.effect_db, strict=True)]
+                rows += [(d.onset, d.end, d.cls, d.kind,
+                          f"{done.distractor_db[k]:.2f}" if k in done.distractor_db else "")
+                         for k, d in enumerate(done.distractors)]
+                for start, end, cls, kind, db in sorted(rows):
+                    plan.writerow([rec, f"{start:.3f}", f"{end:.3f}", cls, kind, db])
+                    planted[kind] += 1
+                for e in done.effects:
                     writer.writerow([rec, f"{e.onset:.3f}", f"{e.end:.3f}", e.cls])
         segment(tmp / "recordings", annotations, tmp / "dataset", valid_sources=valid_days,
                 test_sources=test_days,
                 sample_rate=SAMPLE_RATE, progress=progress)
         labelled = sum(r.has_se for r in read_manifest(tmp / "dataset"))
-        if labelled != planned:
-            log(f"warning: {planned} effects planted but {labelled} samples labelled with one")
+        if labelled != planted["target"]:
+            log(f"warning: {planted['target']} effects planted but {labelled} samples labelled with one")
+        if difficulty.any_distractors:
+            log(f"distractors labelled 'no effect': {planted['visual']} visual (no sound), "
+                f"{planted['acoustic']} acoustic (nothing on screen)")
         os.rename(tmp / "recordings", tmp / "dataset" / "recordings")
         os.rename(annotations, tmp / "dataset" / "annotations.csv")
+        os.rename(tmp / "planted.csv", tmp / "dataset" / "planted.csv")
         _describe(tmp / "dataset", bank, days, minutes_per_day, seed,
-                  {"recorded": str(speech_dir), "utterances": len(speech)} if speech_dir else None)
+                  {"recorded": str(speech_dir), "utterances": len(speech)} if speech_dir else None,
+                  difficulty, planted)
         _publish(tmp / "dataset", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -405,7 +544,9 @@ def _remove_abandoned(out: Path, log) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _describe(folder: Path, bank, days, minutes_per_day, seed, recorded: dict | None = None) -> None:
+def _describe(folder: Path, bank, days, minutes_per_day, seed, recorded: dict | None = None,
+              difficulty: Difficulty = Difficulty(), planted: Counter[str] | None = None) -> None:
+    planted = planted or Counter()
     classes = {c: {"visual": KINDS[k % len(KINDS)], "colour": PALETTE[k % len(PALETTE)]}
                for k, c in enumerate(bank.classes)}
     info = {"generator": "retrieval.data.synth.make_dataset", "days": days,
@@ -414,5 +555,11 @@ def _describe(folder: Path, bank, days, minutes_per_day, seed, recorded: dict | 
             **({"recordings": bank.recordings()} if isinstance(bank, FolderBank) else {}),
             "recording_size": [WIDTH, HEIGHT],
             "recording_fps": FPS, "sample_rate": SAMPLE_RATE,
-            "speech": recorded or ("espeak-ng" if espeak_available() else "synthetic babble")}
+            "speech": recorded or ("espeak-ng" if espeak_available() else "synthetic babble"),
+            "difficulty": {**asdict(difficulty), "effect_level_db": list(difficulty.snr_db),
+                           "label": "has_se = 1 only for a target co-occurrence (an effect sound with "
+                                    "its visual effect); visual and acoustic distractors are 'no effect'"},
+            "planted": {"targets": planted["target"],
+                        "visual_distractors": planted["visual"],
+                        "acoustic_distractors": planted["acoustic"]}}
     (folder / "dataset.json").write_text(json.dumps(info, indent=2))

@@ -28,6 +28,15 @@ class Command(BaseCommand):
                                  "training (default); shared: every day draws from all")
         parser.add_argument("--speech", default=None,
                             help="folder of recorded speech for the presenter (default: espeak-ng)")
+        hard = parser.add_argument_group("difficulty (docs/datasets.md; the defaults are today's generator)")
+        hard.add_argument("--visual-distractors", type=float, default=0.0, metavar="SHARE",
+                          help="share of slots with a visual effect but no sound, labelled 'no effect' (0)")
+        hard.add_argument("--acoustic-distractors", type=float, default=0.0, metavar="SHARE",
+                          help="share of slots with an effect sound but nothing on screen, labelled "
+                               "'no effect' (0); the two shares add up to at most 0.5")
+        hard.add_argument("--burial-db", type=float, default=0.0, metavar="DB",
+                          help="mix the effects this many dB quieter than -6 ... +6 dB against the "
+                               "speech and music around them (0; at most 30)")
         parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -38,6 +47,8 @@ class Command(BaseCommand):
                                sfx_dir=o["sfx"], progress=not o["no_progress"], overwrite=o["overwrite"],
                                valid_days=o["valid_days"], test_days=o["test_days"],
                                sfx_split=o["sfx_split"], speech_dir=o["speech"],
+                               visual_distractors=o["visual_distractors"],
+                               acoustic_distractors=o["acoustic_distractors"], burial_db=o["burial_db"],
                                log=lambda msg: self.stderr.write(msg))
         except (DatasetError, MediaError) as e:
             raise CommandError(str(e)) from None

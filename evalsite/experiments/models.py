@@ -100,6 +100,29 @@ class Sound(models.Model):
         return self.name
 
 
+def parse_comparisons(text: str, labels) -> list[tuple[str, str]]:
+    """'A > B; A > C' as label pairs, each once; a problem in any part is a ValueError naming it."""
+    pairs: list[tuple[str, str]] = []
+    problems: list[str] = []
+    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
+        if not part:
+            continue
+        sides = [side.strip() for side in part.split(">")]
+        if len(sides) != 2 or not all(sides):
+            problems.append(f"'{part}' is not of the form 'A > B'")
+            continue
+        unknown = [side for side in sides if side not in labels]
+        if unknown:
+            problems.append(f"'{part}': no method labelled {', '.join(repr(u) for u in unknown)}")
+        elif sides[0] == sides[1]:
+            problems.append(f"'{part}' compares a method with itself")
+        elif (sides[0], sides[1]) not in pairs:
+            pairs.append((sides[0], sides[1]))
+    if problems:
+        raise ValueError("; ".join(problems))
+    return pairs
+
+
 class ExperimentQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status=Experiment.Status.OPEN)
@@ -217,6 +240,15 @@ class Experiment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    def comparison_family(self) -> list[tuple[str, str]]:
+        """The ordered pairs of methods that the results test, the planner simulates and the
+        stopping rule decides, Holm-corrected (or alpha-spent) as one family: the planned
+        comparisons, or every ordered pair of methods when none are planned."""
+        labels = list(self.methods.order_by("order", "pk").values_list("label", flat=True))
+        if self.planned_comparisons.strip():
+            return parse_comparisons(self.planned_comparisons, labels)
+        return [(a, b) for a in labels for b in labels if a != b]
 
     def hub_shares(self) -> dict[str, dict]:
         """Per method with retrieved sounds: how many test videos have one, how many distinct

@@ -84,8 +84,10 @@ def simulate(
     alpha: float = 0.05,
     simulations: int = 1000,
     seed: int = 0,
+    family: Sequence[tuple[str, str]] | None = None,
 ) -> list[Point]:
-    """Power of every ordered pair at each number of recruited participants."""
+    """Power of each pair of `family` (None: every ordered pair), Holm-corrected over the family as
+    the results are, at each number of recruited participants."""
     labels = list(distributions)
     if len(labels) < 2:
         raise ValueError("planning needs at least two methods")
@@ -101,7 +103,9 @@ def simulate(
             "use fewer simulations or fewer participants"
         )
     means = {label: float(SCORES @ distributions[label]) for label in labels}
-    pairs = list(permutations(labels, 2))
+    pairs = list(permutations(labels, 2)) if family is None else list(family)
+    if not pairs or not {label for pair in pairs for label in pair} <= set(labels):
+        raise ValueError(f"the comparisons {pairs} need methods among {labels}")
     rng = np.random.default_rng(seed)
     points = []
     for n in participants:

@@ -84,14 +84,14 @@ def build_plan(experiment: Experiment) -> str:
 def resume_build(experiment: Experiment) -> str:
     """Checks the build for lost work now (workers.health) and sends it again; without a broker,
     builds again in the background (finished stimuli are kept)."""
-    from workers import build, health
+    from workers import build, recovery
 
     if build.build_mode() != "workers":
         return start_build(experiment)
     unfinished = experiment.stimuli.filter(status__in=[Stimulus.Status.PENDING, Stimulus.Status.RUNNING])
     if not unfinished.exists():
         raise ActionRefused([f"'{experiment}' has nothing left to build"])
-    found = health.recover(experiment)
+    found = recovery.recover(experiment)
     if not found.checked:
         return f"Another process is checking the build of '{experiment}' right now; reload in a moment."
     if found.lost:
@@ -103,10 +103,10 @@ def resume_build(experiment: Experiment) -> str:
 
 
 def build_health(experiment: Experiment) -> dict:
-    from workers import health
+    from workers import recovery
 
-    summary = health.lost_summary(experiment)
-    return {**summary, "line": health.summary_line(summary) if summary["lost"] else ""}
+    summary = recovery.lost_summary(experiment)
+    return {**summary, "line": recovery.summary_line(summary) if summary["lost"] else ""}
 
 
 def build_progress(experiment: Experiment) -> dict:
@@ -177,8 +177,6 @@ def _some(items, shown: int = 5) -> str:
 
 
 def stopping_problems(experiment: Experiment) -> list[str]:
-    from .stopping import planned_pairs
-
     rule = experiment.stopping_rule
     if rule == Experiment.StoppingRule.NONE:
         return []
@@ -187,7 +185,7 @@ def stopping_problems(experiment: Experiment) -> list[str]:
         problems.append("the precision stopping rule needs a target CI half-width")
     if rule == Experiment.StoppingRule.SEQUENTIAL:
         try:
-            planned_pairs(experiment)
+            experiment.comparison_family()
         except ValueError as exc:
             problems.append(f"planned comparisons: {exc}")
     if experiment.look_every and experiment.look_every > experiment.participants_wanted:
@@ -339,7 +337,7 @@ def collect_results(experiment: Experiment, chart: bool = True) -> Results:
     for attribute in attributes.asked(experiment):
         scores = scores_by_method(experiment, kept, attribute.field)
         summaries = [stats.summarize(label, values) for label, values in scores.items()]
-        comparisons = stats.compare_all(scores)
+        comparisons = stats.compare_all(scores, experiment.comparison_family())
         svg = ""
         if chart and any(s.n for s in summaries):
             svg = stats.mos_chart_svg(summaries, comparisons, ylabel=f"MOS {attribute.name} (95% CI)")

@@ -110,11 +110,14 @@ def one_sided_p(x, y, axis: int = -1):
     return result.statistic, result.pvalue
 
 
-def compare_all(groups: Mapping[str, Sequence[float]]) -> list[Comparison]:
-    """One-sided Mann-Whitney U for every ordered pair of groups with ratings, Holm over all of them."""
-    labels = [label for label, scores in groups.items() if len(scores) > 0]
+def compare_all(groups: Mapping[str, Sequence[float]],
+                family: Sequence[tuple[str, str]] | None = None) -> list[Comparison]:
+    """One-sided Mann-Whitney U, "a > b", for each pair of `family` (None: every ordered pair) whose
+    groups both have ratings, Holm over all of them."""
+    rated = {label for label, scores in groups.items() if len(scores) > 0}
+    pairs = permutations([label for label in groups if label in rated], 2) if family is None else family
     raw = []
-    for a, b in permutations(labels, 2):
+    for a, b in (pair for pair in pairs if set(pair) <= rated):
         x, y = groups[a], groups[b]
         u, p = one_sided_p(x, y)
         raw.append((a, b, float(u), float(p), len(x) * len(y)))

@@ -24,36 +24,6 @@ ALPHA = 0.05
 log = logging.getLogger(__name__)
 
 
-def planned_pairs(experiment: Experiment) -> list[tuple[str, str]]:
-    """The planned comparisons 'A > B; A > C' as label pairs; empty: every ordered pair of methods."""
-    labels = list(experiment.methods.values_list("label", flat=True))
-    text = experiment.planned_comparisons.strip()
-    if not text:
-        return [(a, b) for a in labels for b in labels if a != b]
-    return parse_comparisons(text, labels)
-
-
-def parse_comparisons(text: str, labels) -> list[tuple[str, str]]:
-    pairs, problems = [], []
-    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
-        if not part:
-            continue
-        sides = [side.strip() for side in part.split(">")]
-        if len(sides) != 2 or not all(sides):
-            problems.append(f"'{part}' is not of the form 'A > B'")
-            continue
-        unknown = [side for side in sides if side not in labels]
-        if unknown:
-            problems.append(f"'{part}': no method labelled {', '.join(repr(u) for u in unknown)}")
-        elif sides[0] == sides[1]:
-            problems.append(f"'{part}' compares a method with itself")
-        elif tuple(sides) not in pairs:
-            pairs.append(tuple(sides))
-    if problems:
-        raise ValueError("; ".join(problems))
-    return pairs
-
-
 def kept_finished(experiment: Experiment):
     """Suitability ratings of kept participants who finished, and how many such participants."""
     kept, verdicts = services.kept_test_ratings(experiment)
@@ -115,7 +85,7 @@ def take_look(experiment_id: int, force: bool = False) -> Look | None:
 
 
 def _sequential(experiment, previous, fractions, scores):
-    pairs = planned_pairs(experiment)
+    pairs = experiment.comparison_family()
     pvalues = {}
     for a, b in pairs:
         x, y = scores.get(a, []), scores.get(b, [])

@@ -7,7 +7,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from . import planning, services, stopping
+from . import planning, services
 from .forms import PlanForm
 from .models import Experiment, Stimulus
 
@@ -107,14 +107,15 @@ def _plan(experiment, form) -> dict:
         assumed = form.assumed_mos()
         distributions = {label: planning.from_mos(mos, data["sd"]) for label, mos in assumed.items()}
     mos = {label: float(planning.SCORES @ p) for label, p in distributions.items()}
+    family = experiment.comparison_family()  # the results' family: power as the results will test
     if experiment.planned_comparisons.strip():
-        pairs = stopping.planned_pairs(experiment)
-    else:
-        pairs = [(a, b) for a in labels for b in labels if mos[a] > mos[b] + 1e-9]
+        pairs = family
+    else:  # of every ordered pair, those the assumed MOS expect to hold
+        pairs = [(a, b) for a, b in family if mos[a] > mos[b] + 1e-9]
     points = planning.simulate(
         distributions, data["participants"], design=experiment.design, videos=data["videos"],
         clips=experiment.clips_per_participant, exclusion=exclusion, alpha=data["alpha"],
-        simulations=data["simulations"], seed=data["seed"],
+        simulations=data["simulations"], seed=data["seed"], family=family,
     )  # fmt: skip
     sentences = []
     for pair in pairs:

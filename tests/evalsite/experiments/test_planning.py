@@ -52,6 +52,17 @@ def test_power_matches_noethers_normal_approximation_for_large_samples(participa
     assert abs(point.power["A", "B"] - expected) < 3.5 * point.mc_error(("A", "B")) + 0.01
 
 
+def test_it_simulates_the_family_the_results_test():
+    d = {"A": planning.from_mos(3.6, 1.0), "B": planning.from_mos(3.3, 1.0), "C": planning.from_mos(2.4, 1.0)}
+    (every,) = planning.simulate(d, [15], videos=3, simulations=600, seed=1)
+    (planned,) = planning.simulate(d, [15], videos=3, simulations=600, seed=1, family=[("A", "B")])
+    assert set(planned.power) == {("A", "B")} and len(every.power) == 6
+    # the same draws, one test instead of Holm over six: more power for the one planned
+    assert planned.power["A", "B"] > every.power["A", "B"]
+    with pytest.raises(ValueError, match="need methods among"):
+        planning.simulate(d, [15], family=[("A", "D")])
+
+
 def test_power_grows_with_participants_and_screening_costs_power():
     d = {"A": planning.from_mos(3.6, 1.0), "B": planning.from_mos(3.3, 1.0), "C": planning.from_mos(2.4, 1.0)}
     points = planning.simulate(d, [5, 15, 40], videos=3, simulations=600, seed=1)

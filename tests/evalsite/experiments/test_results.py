@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from scipy import stats as sps
 
+from evalsite.experiments import services
+
 pytestmark = pytest.mark.django_db
 
 GOOD = {"gold": [1], "trap": [4]}
@@ -65,6 +67,18 @@ def test_it_reports_mos_and_tests_over_kept_participants_only(staff, rated):
     html = response.content.decode()
     assert '<figure class="chart" id="mos-chart">' in html and "<svg" in html
     assert f"{np.mean(proposed):.2f}" in html
+
+
+def test_it_tests_the_planned_comparisons_as_the_planner_and_the_stopping_rule_do(staff, rated):
+    everything = services.collect_results(rated, chart=False).comparisons
+    assert {(c.a, c.b) for c in everything} == {("proposed", "random"), ("random", "proposed")}
+    rated.planned_comparisons = "proposed > random"
+    rated.save(update_fields=["planned_comparisons"])
+    assert rated.comparison_family() == [("proposed", "random")]
+    (planned,) = services.collect_results(rated, chart=False).comparisons
+    assert (planned.a, planned.b) == ("proposed", "random")
+    assert planned.p_holm == planned.p  # one comparison: Holm over the family of one
+    assert planned.p_holm < next(c.p_holm for c in everything if c.a == "proposed")
 
 
 def test_it_counts_only_participants_who_rated(staff, rated):

@@ -51,6 +51,18 @@ def test_it_runs_one_sided_mann_whitney_for_every_ordered_pair_with_ties_and_une
     assert by_pair["proposed", "triplet"].u + by_pair["triplet", "proposed"].u == 12 * 10
 
 
+def test_it_corrects_over_the_planned_family_only():
+    groups = {"a": [5, 4, 5, 4], "b": [1, 2, 2, 1], "c": [3, 3, 2, 4]}
+    everything = {(c.a, c.b): c for c in stats.compare_all(groups)}
+    planned = stats.compare_all(groups, [("a", "b"), ("a", "c")])
+    assert [(c.a, c.b) for c in planned] == [("a", "b"), ("a", "c")]
+    raw = [c.p for c in planned]
+    assert raw == [everything["a", "b"].p, everything["a", "c"].p]  # the same tests
+    assert [c.p_holm for c in planned] == pytest.approx(stats.holm(raw))  # Holm over these two
+    assert planned[0].p_holm < everything["a", "b"].p_holm  # not over all six
+    assert stats.compare_all({"a": [5], "b": []}, [("a", "b")]) == []  # a group without ratings
+
+
 def test_it_counts_pairs_in_the_rank_biserial_effect_size_by_hand():
     # a = [3, 2], b = [1, 2]: pairs a>b: (3,1), (3,2), (2,1); ties (2,2) count half -> U = 3.5.
     (c, _) = stats.compare_all({"a": [3, 2], "b": [1, 2]})

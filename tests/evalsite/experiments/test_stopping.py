@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evalsite.experiments import sequential, services, stopping
-from evalsite.experiments.models import Experiment, Look
+from evalsite.experiments.models import Experiment, Look, parse_comparisons
 
 pytestmark = pytest.mark.django_db
 GOOD = {"gold": [1], "trap": [4]}
@@ -81,9 +81,9 @@ def test_the_precision_rule_stops_when_every_ci_is_narrow_enough(make_experiment
 def test_planned_comparisons_name_existing_methods(make_experiment):
     experiment = make_experiment(methods=("proposed", "random"), stopping_rule="sequential", look_every=2)
     with pytest.raises(ValueError, match="no method labelled 'triplet'"):
-        stopping.parse_comparisons("proposed > triplet", ["proposed", "random"])
+        parse_comparisons("proposed > triplet", ["proposed", "random"])
     with pytest.raises(ValueError, match="not of the form 'A > B'"):
-        stopping.parse_comparisons("proposed < random", ["proposed", "random"])
+        parse_comparisons("proposed < random", ["proposed", "random"])
     experiment.planned_comparisons = "proposed > nobody"
     assert services.open_problems(experiment) == [
         "planned comparisons: 'proposed > nobody': no method labelled 'nobody'"

@@ -23,7 +23,7 @@ from django.db.models import Count, Q
 
 from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Stimulus
-from workers import health, stimuli
+from workers import recovery, stimuli
 
 Role, Status = Stimulus.Role, Stimulus.Status
 CONTROLS = "controls"
@@ -81,15 +81,15 @@ def wait_for_build(experiment: Experiment, out: Callable[[str], object], interva
     through `out` whenever it changes, a hint when nothing moved for `stall` seconds, and raises
     TimeoutError after `timeout` seconds (0: no limit)."""
     start = last_change = last_check = time.monotonic()
-    last, last_lost = None, health.lost_summary(experiment)
+    last, last_lost = None, recovery.lost_summary(experiment)
     while True:
         if build_mode() == "workers" and time.monotonic() - last_check >= settings.BUILD_WATCHDOG_S:
             last_check = time.monotonic()
-            health.recover(experiment)  # lost work is re-sent here or by a worker's watchdog
-        lost = health.lost_summary(experiment)
+            recovery.recover(experiment)  # lost work is re-sent here or by a worker's watchdog
+        lost = recovery.lost_summary(experiment)
         if lost != last_lost:
             last_lost = lost
-            out(health.summary_line(lost))
+            out(recovery.summary_line(lost))
         progress = build_progress(experiment)
         if progress != last:
             last, last_change = progress, time.monotonic()
@@ -119,8 +119,8 @@ def enqueue_build(experiment_id: int) -> None:
         prepare(experiment)
     model_methods, others = work_list(experiment)
     for method_id in model_methods:
-        health.dispatch_method(method_id, tasks.embed_library)  # which sends retrieve, then the muxes
-    health.dispatch_mux(others)
+        tasks.dispatch_method(method_id, tasks.embed_library)  # which sends retrieve, then the muxes
+    tasks.dispatch_mux(others)
 
 
 def run_build(experiment_id: int, progress: bool = True) -> dict:

@@ -29,7 +29,8 @@ from evalsite.experiments import media as checks
 from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
-from workers import audio, health, mux
+from workers import audio, mux
+from workers.heartbeats import beating
 
 log = logging.getLogger(__name__)
 Status = Stimulus.Status
@@ -99,7 +100,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
     ).get(pk=stimulus_id)
     built_from = provenance.as_built(stimulus)  # read before the work, from the same rows
     try:
-        with health.beating(_ours(stimulus_id, attempt)):
+        with beating(_ours(stimulus_id, attempt)):
             name, fields = _make_file(stimulus)
     except TRANSIENT:
         with contextlib.suppress(Exception):

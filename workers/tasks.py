@@ -7,12 +7,14 @@ so that the web process, which imports this module to send tasks, never loads to
 
 import logging
 import time
+import uuid
 
 from celery import Task, chord, shared_task
-from celery.signals import worker_ready
+from django.utils import timezone
 
 from evalsite.experiments.models import Method, Stimulus
-from workers import health, stimuli
+from workers import stimuli
+from workers.heartbeats import beating
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ def embed_library(self, method_id: int) -> int:
     """Embeds the experiment's sound library with the method's model (or finds it cached), then
     sends retrieve. A library larger than settings.EMBEDDING_CHUNK is replaced by a chord: one
     embed_chunk task per chunk not yet done, then assemble_library (which sends retrieve)."""
-    with health.beating(on_behalf(self)):
+    with beating(on_behalf(self)):
         result = logged(f"embed_library method {method_id}", lambda: _embed_library(method_id))
     if isinstance(result, int):
         return result
@@ -107,7 +109,7 @@ def _embed_library(method_id: int):
         log.exception("method %s: embedding the library failed", method_id)
         gpu.fail_pending(method, exc)
         return 0
-    health.dispatch_method(method_id, retrieve)
+    dispatch_method(method_id, retrieve)
     return count
 
 
@@ -115,7 +117,7 @@ def chunk_chord(method_id: int, run_id: int, chunk_ids: list[int]):
     """The chord of a chunked embedding. The stimuli record the last chunk's message: it waits
     in the gpu queue, or is held by a worker, as long as chunks remain (the watchdog sees the
     work alive), and every chunk task beats on them."""
-    last = health.record(health.waiting_for_sound(method_id))
+    last = record(waiting_for_sound(method_id))
     header = [embed_chunk.si(method_id, pk) for pk in chunk_ids]
     header[-1] = header[-1].set(task_id=last)
     return chord(header, assemble_library.si(method_id, run_id))
@@ -125,7 +127,7 @@ def chunk_chord(method_id: int, run_id: int, chunk_ids: list[int]):
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.embed_chunk", ignore_result=False)
 def embed_chunk(self, method_id: int, chunk_id: int) -> int:
     """Embeds one chunk of a library into its cache file; returns its number of sounds."""
-    with health.beating(health.waiting_for_sound(method_id)):
+    with beating(waiting_for_sound(method_id)):
         return logged(f"embed_chunk {chunk_id} of method {method_id}",
                       lambda: _embed_chunk(method_id, chunk_id, self.request.hostname or ""))
 
@@ -146,7 +148,7 @@ def _embed_chunk(method_id: int, chunk_id: int, worker: str) -> int:
 def assemble_library(self, method_id: int, run_id: int) -> int:
     """Joins the chunks into the library's embeddings file, builds its search index, and sends
     retrieve."""
-    with health.beating(health.waiting_for_sound(method_id)):
+    with beating(waiting_for_sound(method_id)):
         return logged(f"assemble_library method {method_id}", lambda: _assemble_library(method_id, run_id))
 
 
@@ -161,14 +163,14 @@ def _assemble_library(method_id: int, run_id: int) -> int:
     library = failing_method(method, "assembling the library", lambda: gpu.assemble_run(method, run))
     if library is None:
         return 0
-    health.dispatch_method(method_id, retrieve)
+    dispatch_method(method_id, retrieve)
     return len(library.ids)
 
 
 @shared_task(base=MethodTask, bind=True, name="workers.gpu.retrieve")
 def retrieve(self, method_id: int) -> int:
     """Embeds the method's pending videos, stores their top-1 sounds, and queues their muxing."""
-    with health.beating(on_behalf(self)):
+    with beating(on_behalf(self)):
         return logged(f"retrieve method {method_id}", lambda: _retrieve(method_id))
 
 
@@ -181,7 +183,7 @@ def _retrieve(method_id: int) -> int:
     ready = failing_method(method, "retrieval", lambda: gpu.retrieve(method))
     if ready is None:
         return 0
-    health.dispatch_mux(ready)
+    dispatch_mux(ready)
     return len(ready)
 
 
@@ -222,7 +224,28 @@ def find_method(method_id: int) -> Method | None:
     return method
 
 
-@worker_ready.connect
-def watch_builds(**kwargs):
-    """Each worker checks every BUILD_WATCHDOG_S for lost work of any build (workers.health)."""
-    health.start_watchdog()
+# --- sending: every message for a stimulus is recorded on it (workers.recovery reads it) -------
+
+
+def dispatch_mux(stimulus_ids) -> None:
+    """Sends one mux task per stimulus, recording each message's id on its stimulus first."""
+    for pk in stimulus_ids:
+        task_id = record(Stimulus.objects.filter(pk=pk))
+        mux_stimulus.apply_async((pk,), task_id=task_id)
+
+
+def dispatch_method(method_id: int, task) -> None:
+    """Sends a gpu task of a model method (embed_library, then retrieve) on behalf of its
+    pending stimuli that have no sound yet."""
+    task.apply_async((method_id,), task_id=record(waiting_for_sound(method_id)))
+
+
+def waiting_for_sound(method_id: int):
+    return Stimulus.objects.filter(method_id=method_id, status=Stimulus.Status.PENDING, sound__isnull=True)
+
+
+def record(rows) -> str:
+    """A new message id, recorded on `rows` as the one sent for them."""
+    task_id = str(uuid.uuid4())
+    rows.update(task_id=task_id, dispatched_at=timezone.now(), heartbeat_at=None)
+    return task_id

@@ -1,9 +1,10 @@
-"""Build health: heartbeats of running tasks, lost tasks found within a minute, and re-sent.
+"""Lost work of a build, found within a minute and sent again; the watchdog that looks for it.
 
-Every message sent for a stimulus is recorded on it (`task_id`, `dispatched_at`, by `dispatch_*`
-here, the only places tasks are sent). While a task works it beats (`heartbeat_at`, every
-BUILD_HEARTBEAT_S) on the stimuli it is responsible for. `find_lost` then names two kinds of lost
-work, without waiting for the broker's visibility timeout (two hours):
+Every message sent for a stimulus is recorded on it (`task_id`, `dispatched_at`, by
+`workers.tasks.dispatch_*`, the only places tasks are sent). While a task works it beats
+(`heartbeat_at`, every BUILD_HEARTBEAT_S: workers.heartbeats) on the stimuli it is responsible
+for. `find_lost` then names two kinds of lost work, without waiting for the broker's visibility
+timeout (two hours):
 
 - a running stimulus whose heartbeat is older than BUILD_LOST_AFTER_S: its worker stopped
   (killed, machine gone) in the middle of it;
@@ -21,86 +22,24 @@ import contextlib
 import json
 import logging
 import threading
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from evalsite.experiments.models import Experiment, Method, Stimulus
+from workers import tasks
 
 log = logging.getLogger(__name__)
 Status = Stimulus.Status
 QUEUES = ("default", "gpu", "media")
 NO_HEARTBEAT = "its worker stopped: no heartbeat for {seconds:.0f} s"
 NO_MESSAGE = "its task was in neither the broker nor a live worker (broker restarted or worker killed)"
-
-
-# --- sending --------------------------------------------------------------------------------
-
-
-def dispatch_mux(stimulus_ids) -> None:
-    """Sends one mux task per stimulus, recording each message's id on its stimulus first."""
-    from workers import tasks
-
-    for pk in stimulus_ids:
-        task_id = record(Stimulus.objects.filter(pk=pk))
-        tasks.mux_stimulus.apply_async((pk,), task_id=task_id)
-
-
-def dispatch_method(method_id: int, task) -> None:
-    """Sends a gpu task of a model method (embed_library, then retrieve) on behalf of its
-    pending stimuli that have no sound yet."""
-    task.apply_async((method_id,), task_id=record(waiting_for_sound(method_id)))
-
-
-def waiting_for_sound(method_id: int):
-    return Stimulus.objects.filter(method_id=method_id, status=Status.PENDING, sound__isnull=True)
-
-
-def record(rows) -> str:
-    """A new message id, recorded on `rows` as the one sent for them."""
-    task_id = str(uuid.uuid4())
-    rows.update(task_id=task_id, dispatched_at=timezone.now(), heartbeat_at=None)
-    return task_id
-
-
-# --- heartbeats -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def beating(rows, interval: float | None = None):
-    """While the block runs, a thread sets `heartbeat_at` on `rows` (a queryset) every
-    `interval` seconds, on its own database connection. Inside a transaction (the in-process
-    build under a test) there is nobody to tell, and a second connection would wait on its locks:
-    no thread then."""
-    interval = settings.BUILD_HEARTBEAT_S if interval is None else interval
-    rows.update(heartbeat_at=timezone.now())
-    if interval <= 0 or connection.in_atomic_block:
-        yield
-        return
-    stop = threading.Event()
-
-    def beat():
-        try:
-            while not stop.wait(interval):
-                rows.update(heartbeat_at=timezone.now())
-        except Exception:  # a database outage: the task itself will see it too
-            log.exception("heartbeat stopped")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=interval + 5)
 
 
 # --- finding and recovering lost work -------------------------------------------------------
@@ -197,11 +136,9 @@ def _is_model(method_id: int) -> bool:
 
 
 def _resend(mux: list[int], methods: set[int]) -> None:
-    from workers import tasks
-
     for method_id in sorted(methods):
-        dispatch_method(method_id, tasks.embed_library)
-    dispatch_mux(mux)
+        tasks.dispatch_method(method_id, tasks.embed_library)
+    tasks.dispatch_mux(mux)
 
 
 def building() -> list[Experiment]:
@@ -258,3 +195,9 @@ def start_watchdog(interval: float | None = None) -> threading.Thread | None:
     thread = threading.Thread(target=watch, name="build-watchdog", daemon=True)
     thread.start()
     return thread
+
+
+@worker_ready.connect
+def watch_builds(**kwargs):
+    """Each worker checks every BUILD_WATCHDOG_S for lost work of any build."""
+    start_watchdog()

@@ -279,11 +279,16 @@ def plan_effects(rng, slots: int, bank, held_out: bool = False) -> list[PlannedE
     effects = []
     for n, slot in enumerate(chosen):
         cls = order[n % len(order)]
-        sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
-        dur = len(sound) / SAMPLE_RATE
-        onset = _onset(rng, slot, dur)
+        sound, onset, dur = _placed_sound(rng, int(slot), cls, bank, held_out)
         effects.append(PlannedEffect(onset, cls, sound, _visual(bank, cls, dur, rng)))
     return effects
+
+
+def _placed_sound(rng, slot: int, cls: str, bank, held_out: bool) -> tuple[np.ndarray, float, float]:
+    """A sound of `cls` cut to fit a slot, and where in the slot it starts: (sound, onset, seconds)."""
+    sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
+    dur = len(sound) / SAMPLE_RATE
+    return sound, _onset(rng, slot, dur), dur
 
 
 @dataclass
@@ -316,9 +321,7 @@ def plan_distractors(rng, slots: int, taken, bank, difficulty: Difficulty,
     out = []
     for n, slot in enumerate(chosen):
         cls = order[n % len(order)]
-        sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
-        dur = len(sound) / SAMPLE_RATE
-        onset = _onset(rng, int(slot), dur)
+        sound, onset, dur = _placed_sound(rng, int(slot), cls, bank, held_out)
         visual = _visual(bank, cls, dur, rng) if n < n_visual else None
         out.append(Distractor("visual" if visual else "acoustic", onset, cls, sound, visual))
     return sorted(out, key=lambda d: d.onset)

@@ -90,11 +90,18 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, help="dataset and checkpoints (<out>/work)")
     parser.add_argument("--keep", action="store_true", help="keep the dataset and checkpoints")
     args = parser.parse_args(argv)
+    if args.device != "cpu" and not args.device.split(":")[0] == "cuda":
+        parser.error(f"--device {args.device}: the check runs on cpu or cuda (cuda:N for one GPU)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(
             f"--device {args.device}: CUDA is not available here (torch {torch.__version__}); "
             "use --device cpu --tiny"
         )
+    for folder in (args.out, args.work or args.out):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"{folder}: cannot write the check's files there ({exc.strerror})")
     size = SIZES["tiny" if args.tiny else "full"]
     check = Check(args.out, args.work or args.out / "work", torch.device(args.device), size, args.tiny)
     failed = check.run()

@@ -52,3 +52,19 @@ def test_it_refuses_cuda_where_there_is_none(tmp_path):
     assert done.returncode == 2
     assert "--device cuda: CUDA is not available here" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "tpu"], "--device tpu: the check runs on cpu or cuda"),
+        (
+            ["--device", "cpu", "--out", "/proc/no-such-folder"],
+            "/proc/no-such-folder: cannot write the check's files",
+        ),
+    ],
+)
+def test_it_names_a_bad_argument_before_it_starts(tmp_path, args, message):
+    done = check(*args, tmp_path=tmp_path)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

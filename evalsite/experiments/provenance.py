@@ -54,9 +54,9 @@ def draw_key(stimulus: Stimulus) -> str:
     return stimulus.method.label if stimulus.method else f"{stimulus.role}:{stimulus.label}"
 
 
-def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
-    """The settings that decide this clip now; `library` is the experiment's library_fingerprint
-    when the caller computed it once for many clips."""
+def settings_of(stimulus: Stimulus, library: str | None = "unset", study: str | None = "unset") -> dict:
+    """The settings that decide this clip now; `library` and `study` are the experiment's
+    library_fingerprint and study_fingerprint when the caller computed them once for many clips."""
     experiment, video = stimulus.experiment, stimulus.video
     kind = kind_of(stimulus)
     out: dict = {"video": video.sha256 or f"id:{video.pk}", "kind": kind}
@@ -73,17 +73,17 @@ def settings_of(stimulus: Stimulus, library: str | None = "unset") -> dict:
     out["sound_library"] = library
     if kind == Method.Kind.RANDOM:
         return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
-    return {**out, **retrieval_settings(stimulus.method, out["sound_library"])}
+    return {**out, **retrieval_settings(stimulus.method, out["sound_library"], study)}
 
 
-def retrieval_settings(method: Method | None, library: str | None) -> dict:
+def retrieval_settings(method: Method | None, library: str | None, study: str | None = "unset") -> dict:
     """What a model method's retrieval used; recorded with the sound it chose, since the mux of
     the clip may run after the method changed."""
     model = method.trained_model if method else None
     out = {"trained_model": (model.checkpoint_sha256 or model.checkpoint) if model else None,
            "hubness": method.hubness if method else None, "sound_library": library}  # fmt: skip
     if method is not None and method.hubness not in LIBRARY_OPTIONS:
-        out["study_videos"] = study_fingerprint(method.experiment)
+        out["study_videos"] = study_fingerprint(method.experiment) if study == "unset" else study
     return out
 
 
@@ -133,14 +133,14 @@ def _short(value) -> str:
 def stale(experiment: Experiment, max_age: float = 0.0) -> list[tuple[Stimulus, list[str]]]:
     """Built clips of the experiment's videos whose settings changed since, each with what changed
     (clips of removed videos are `orphans`); `max_age` as for library_fingerprint."""
-    library = library_fingerprint(experiment.sound_library, max_age)
+    library, study = library_fingerprint(experiment.sound_library, max_age), study_fingerprint(experiment)
     built = experiment.stimuli.filter(status=Stimulus.Status.DONE, video__in=experiment.videos.all())
     built = built.select_related(
         "experiment__sound_library", "video", "method__trained_model"
     )
     out = []
     for stimulus in built.order_by("pk"):
-        diff = changes(stimulus.built_from, settings_of(stimulus, library))
+        diff = changes(stimulus.built_from, settings_of(stimulus, library, study))
         if diff:
             out.append((stimulus, diff))
     return out
@@ -148,12 +148,13 @@ def stale(experiment: Experiment, max_age: float = 0.0) -> list[tuple[Stimulus, 
 
 def stale_retrievals(experiment: Experiment) -> list[int]:
     """Unbuilt model clips whose sound was retrieved with settings that changed since."""
-    library = library_fingerprint(experiment.sound_library)
+    library, study = library_fingerprint(experiment.sound_library), study_fingerprint(experiment)
     waiting = experiment.stimuli.exclude(status=Stimulus.Status.DONE).filter(
         method__kind=Method.Kind.MODEL, sound__isnull=False
-    ).select_related("method__trained_model")
-    return [s.pk for s in waiting
-            if s.built_from.get("retrieved_with") != retrieval_settings(s.method, library)]  # fmt: skip
+    )
+    methods = experiment.methods.select_related("trained_model")
+    now = {m.pk: retrieval_settings(m, library, study) for m in methods}  # once per method, not per clip
+    return [s.pk for s in waiting if s.built_from.get("retrieved_with") != now.get(s.method_id)]
 
 
 def orphans(experiment: Experiment):

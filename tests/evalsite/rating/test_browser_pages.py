@@ -14,18 +14,23 @@ def phone(new_page, live_server, participant, slug):
     return page
 
 
+def instructions_on_a_phone(make_study, walk, new_page, live_server, slug):
+    """The instructions page with its 3 training examples, reached as a participant on a phone."""
+    from playwright.sync_api import expect
+
+    rater = walk(make_study(slug=slug, training=3))
+    participant = rater.consent()
+    rater.audio_check()
+    page = phone(new_page, live_server, participant, slug)
+    page.goto(f"{live_server.url}/s/{slug}/instructions/")
+    expect(page.locator(".examples video")).to_have_count(3)
+    return page
+
+
 def test_it_says_what_the_training_examples_are(
     transactional_db, live_server, make_study, walk, new_page
 ):
-    from playwright.sync_api import expect
-
-    experiment = make_study(slug="examples", training=3)
-    rater = walk(experiment)
-    participant = rater.consent()
-    rater.audio_check()
-    page = phone(new_page, live_server, participant, "examples")
-    page.goto(f"{live_server.url}/s/examples/instructions/")
-    expect(page.locator(".examples video")).to_have_count(3)
+    page = instructions_on_a_phone(make_study, walk, new_page, live_server, "examples")
     text = page.locator("main").inner_text()
     assert "ends of the scale" not in text  # one of them is a sound picked at random
     assert "These 3 examples show the kinds of clip you will rate; each caption says what it is." in text
@@ -53,15 +58,7 @@ def test_it_keeps_the_completion_code_on_one_line_on_a_phone(
 def test_it_takes_a_keyboard_user_few_tab_presses_to_start_rating_and_plays_examples_by_keyboard(
     transactional_db, live_server, make_study, walk, new_page
 ):
-    from playwright.sync_api import expect
-
-    experiment = make_study(slug="keys", training=3)
-    rater = walk(experiment)
-    participant = rater.consent()
-    rater.audio_check()
-    page = phone(new_page, live_server, participant, "keys")
-    page.goto(f"{live_server.url}/s/keys/instructions/")
-    expect(page.locator(".examples video")).to_have_count(3)
+    page = instructions_on_a_phone(make_study, walk, new_page, live_server, "keys")
     presses = 0
     while page.evaluate("document.activeElement.textContent.trim()") != "Start rating":
         page.keyboard.press("Tab")

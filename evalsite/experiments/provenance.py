@@ -153,7 +153,7 @@ def stale_retrievals(experiment: Experiment) -> list[int]:
         method__kind=Method.Kind.MODEL, sound__isnull=False
     )
     methods = experiment.methods.select_related("trained_model")
-    now = {m.pk: retrieval_settings(m, library, study) for m in methods}  # once per method, not per clip
+    now: dict[int | None, dict] = {m.pk: retrieval_settings(m, library, study) for m in methods}  # per method
     return [s.pk for s in waiting if s.built_from.get("retrieved_with") != now.get(s.method_id)]
 
 

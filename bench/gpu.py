@@ -25,6 +25,7 @@ run; the exit status is 1 if any failed.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -372,6 +373,8 @@ class Check:
         }
 
     def device_tests(self) -> dict:
+        if importlib.util.find_spec("pytest") is None:
+            raise RuntimeError("pytest is not installed here: add the test tools (scripts/setup.sh --dev)")
         command = [
             sys.executable,
             "-m",
@@ -415,6 +418,8 @@ class Check:
         if "error" in r:
             return r["error"][:200]
         if name == "device":
+            if r["device"] == "cpu":
+                return f"CPU ({r['name']}, {r['cpu_threads']} threads), torch {r['torch']}, no GPU used"
             return (
                 f"{r.get('name')} {r.get('memory_gib', '')} GiB, torch {r['torch']}, CUDA {r.get('cuda')}, "
                 f"cuDNN {r.get('cudnn')}, {r.get('gpus')} GPU(s)"
@@ -424,11 +429,12 @@ class Check:
             return f"{r['clips']} clips, {made}"
         if name == "train":
             last = [e for e in r["epochs"] if e["stage"] == "joint"][-1]
+            peak = f"peak {r['peak_memory_gib']} GiB, " if "peak_memory_gib" in r else ""
             return (
                 f"{r['preset']} batch {r['batch']}: {r['step_clips_per_s']} clips/s a step, "
                 f"{r['epoch_clips_per_s']} clips/s an epoch "
                 f"(data {last['data_s']} s, steps {last['step_s']} s, "
-                f"BN {last['bn_s']} s, valid {last['valid_s']} s), peak {r.get('peak_memory_gib', '-')} GiB, "
+                f"BN {last['bn_s']} s, valid {last['valid_s']} s), {peak}"
                 f"valid ACC_rank {r['best_valid_acc_rank']:.3f}"
             )
         if name == "limit":

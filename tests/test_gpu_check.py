@@ -42,7 +42,7 @@ def test_it_runs_every_stage_at_the_tiny_size_on_the_cpu(tmp_path):
         assert stages["workers"][preset]["sounds"] == 8 and stages["workers"][preset]["videos"] == 1
     assert "skipped" in stages["tests"]["summary"]  # no CUDA here: the gpu tests say why
     table = (tmp_path / "out" / "gpu-check.md").read_text()
-    assert "train      ok" in table and "workers    ok" in table
+    assert "train      ok" in table and "workers    ok" in table and "no GPU used" in table
     assert not (tmp_path / "out" / "work").exists()  # the dataset and checkpoints are removed
 
 

@@ -104,7 +104,7 @@ def setup_study(clients: int, ratings: int) -> list[dict]:
     from django.utils import timezone
 
     from evalsite.experiments.models import Experiment, Method, Stimulus, Video
-    from evalsite.rating import services
+    from evalsite.rating import enrolment, session
     from evalsite.rating.models import Participant
 
     experiment = Experiment.objects.create(title="Bench", slug=SLUG, status=Experiment.Status.OPEN,
@@ -118,14 +118,14 @@ def setup_study(clients: int, ratings: int) -> list[dict]:
     )
     result = []
     for _ in range(clients):
-        participant = services.enroll(experiment, services.entry_params({}))
+        participant = enrolment.enroll(experiment, enrolment.entry_params({}))
         # The audio check and instructions are not what is measured: mark them done.
         Participant.objects.filter(pk=participant.pk).update(audio_check_passed=True,
                                                             training_done_at=timezone.now())
         # Nor is playback: the clips were served and began playing (they have no duration here).
         participant.assignments.update(media_served_at=timezone.now(), playback_started_at=timezone.now())
-        cookie = services.cookie_name(SLUG)
-        response = services.set_participant_cookie(HttpResponse(), SLUG, participant.token)
+        cookie = session.cookie_name(SLUG)
+        response = session.set_participant_cookie(HttpResponse(), SLUG, participant.token)
         signed = response.cookies[cookie].value
         clips = [str(t) for t in participant.assignments.order_by("position")
                  .values_list("stimulus__token", flat=True)[:ratings]]

@@ -1,11 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 handler404 = "evalsite.rating.views.page_not_found"
 handler500 = "evalsite.rating.views.server_error"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("researcher/", include("evalsite.experiments.urls")),
     path("", include("evalsite.rating.urls")),

@@ -21,7 +21,7 @@ LIBRARY = "Demo sound library (test split)"
 class Size:
     days: int
     minutes_per_day: float
-    epochs: int
+    epochs: int | None  # None: the demo preset's own number of epochs
     videos: int
 
 
@@ -114,7 +114,7 @@ def pick_videos(library: SoundLibrary, count: int) -> list[Video]:
     by_class: dict[str, list[Video]] = {}
     for video in candidates:
         by_class.setdefault(classes[video.source], []).append(video)
-    picked = []
+    picked: list[Video] = []
     while len(picked) < count and any(by_class.values()):
         for group in by_class.values():
             if group and len(picked) < count:

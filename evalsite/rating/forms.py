@@ -78,7 +78,7 @@ def _attribute_field(attribute):
 
 class AttributesForm(RatingForm):
     """The score plus the optional questions, each 1..5 or left out. Whether the experiment asks
-    one (and so requires it) is a rating rule: `services.rating_refusal`."""
+    one (and so requires it) is a rating rule: `submission.rating_refusal`."""
 
     quality = _attribute_field(OPTIONAL_BY_FIELD["quality"])
     sync = _attribute_field(OPTIONAL_BY_FIELD["sync"])

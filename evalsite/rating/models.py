@@ -20,6 +20,11 @@ def new_completion_code() -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+# Worker, study and session ids are stored whole, in fields of this many characters; a longer one
+# is refused at entry, never cut, so that two ids never merge into one person.
+CROWD_ID_LENGTH = 200
+
+
 class ParticipantQuerySet(models.QuerySet):
     def finished(self):
         return self.filter(finished_at__isnull=False)
@@ -32,10 +37,9 @@ class Participant(models.Model):
     # The secret that identifies the participant's session; never shown to others.
     token = models.CharField(max_length=64, unique=True, default=new_participant_token)
     platform = models.CharField(max_length=20, blank=True, help_text="prolific, mturk, lab...")
-    # Crowd ids are stored whole; longer ones are refused at entry (services.MAX_ID_LENGTH).
-    external_id = models.CharField(max_length=200, blank=True, help_text="PROLIFIC_PID, workerId")
-    study_id = models.CharField(max_length=200, blank=True)
-    session_id = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=CROWD_ID_LENGTH, blank=True, help_text="PROLIFIC_PID, workerId")
+    study_id = models.CharField(max_length=CROWD_ID_LENGTH, blank=True)
+    session_id = models.CharField(max_length=CROWD_ID_LENGTH, blank=True)
     params = models.JSONField(default=dict, blank=True, help_text="All entry-link parameters.")
     user_agent = models.CharField(max_length=400, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,5 @@
-"""Participant pages. Thin: forms validate, `services` decides, a Refused becomes a clear 4xx page."""
+"""Participant pages. Thin: forms validate, the rating modules decide, a Refused becomes a clear 4xx
+page, and a page of another step sends the participant to their own (`steps.require_step`)."""
 
 import functools
 import sys
@@ -14,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from evalsite.experiments.attributes import asked
 
-from . import audiocheck, icon, services
+from . import audiocheck, enrolment, icon, playback, session, steps, submission
 from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
-from .media import ranged_file_response
+from .ranges import ranged_file_response
+from .refused import Refused
 
 
 def framable(response):
@@ -33,16 +35,23 @@ def refusals(view):
     def wrapper(request, *args, **kwargs):
         try:
             response = view(request, *args, **kwargs)
-        except services.Refused as refused:
-            slug = kwargs.get("slug")
-            response = render(request, "rating/refused.html",
-                              {"message": refused.message, "slug": slug, "title": refused.title},
-                              status=refused.status)
-            if refused.retry_after is not None:
-                response["Retry-After"] = str(refused.retry_after)
+        except Refused as refused:
+            response = refused_response(request, refused, kwargs.get("slug"))
         return framable(response)
 
     return never_cache(wrapper)
+
+
+def refused_response(request, refused: Refused, slug: str | None):
+    """The page of a refusal; a page of a step the participant is not on shows theirs instead."""
+    if isinstance(refused, steps.WrongStep) and request.method in ("GET", "HEAD"):
+        return redirect(refused.step, slug=slug)
+    response = render(request, "rating/refused.html",
+                      {"message": refused.message, "slug": slug, "title": refused.title},
+                      status=refused.status)
+    if refused.retry_after is not None:
+        response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 def is_outage(exc) -> bool:
@@ -99,8 +108,9 @@ def csrf_failure(request, reason=""):
 
 
 def to_step(participant):
-    participant.refresh_from_db()  # a service may just have moved it on
-    return redirect(services.next_step(participant), slug=participant.experiment.slug)
+    """On to the participant's step, after an action that may have moved them on."""
+    participant.refresh_from_db()
+    return redirect(steps.next_step(participant), slug=participant.experiment.slug)
 
 
 def home(request):
@@ -123,28 +133,28 @@ def ping(request):
 @refusals
 @require_http_methods(["GET", "HEAD", "POST"])
 def entry(request, slug):
-    experiment = services.open_experiment(slug)
-    entry = services.entry_params(request.GET)  # checks every parameter, resume included
+    experiment = session.open_experiment(slug)
+    entry = enrolment.entry_params(request.GET)  # checks every parameter, resume included
     if "resume" in request.GET:
-        participant = services.participant_by_token(experiment, request.GET["resume"])
-        return services.remember(to_step(participant), participant)
-    participant = services.returning_participant(experiment, entry)
+        resumed = session.participant_by_token(experiment, request.GET["resume"])
+        return session.remember(to_step(resumed), resumed)
+    participant = enrolment.returning_participant(experiment, entry)
     if participant is None and not entry["external_id"]:
-        participant = services.session_participant(request, experiment)
+        participant = session.session_participant(request, experiment)
     if participant is not None:
-        return services.remember(to_step(participant), participant)
-    services.check_recruiting(experiment)
-    preview = services.is_mturk_preview(request.GET)
+        return session.remember(to_step(participant), participant)
+    enrolment.check_recruiting(experiment)
+    preview = enrolment.is_mturk_preview(request.GET)
     form = ConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and preview:
-        raise services.Refused("This is a preview: accept the HIT on Mechanical Turk to start.", 409)
+        raise Refused("This is a preview: accept the HIT on Mechanical Turk to start.", 409)
     if request.method == "POST":
         if not form.is_valid():
             context = {"experiment": experiment, "form": form}
             return render(request, "rating/consent.html", context, status=400)
-        participant = services.enroll(experiment, entry, request.headers.get("User-Agent", ""), checked=True)
+        participant = enrolment.enroll(experiment, entry, request.headers.get("User-Agent", ""), checked=True)
         # Just read or written by enroll: no need to read it again for its step.
-        return services.remember(redirect(services.next_step(participant), slug=slug), participant)
+        return session.remember(redirect(steps.next_step(participant), slug=slug), participant)
     context = {"experiment": experiment, "form": form, "preview": preview}
     return render(request, "rating/consent.html", context)
 
@@ -152,19 +162,19 @@ def entry(request, slug):
 @refusals
 @require_http_methods(["GET", "POST"])
 def audio_check(request, slug):
-    participant = services.require_participant(request, slug)
+    participant = session.require_participant(request, slug)
     experiment = participant.experiment
-    if request.method == "GET" and services.next_step(participant) != "rating:audio_check":
-        return to_step(participant)
+    if request.method == "GET":  # an answer is checked by its own rules, under the row's lock
+        steps.require_step(participant, "rating:audio_check")
     form = AudioCheckForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not form.is_valid():
             return _audio_page(request, experiment, participant, form, status=400)
-        passed = services.answer_audio_check(participant, form.cleaned_data["answer"])
+        passed = steps.answer_audio_check(participant, form.cleaned_data["answer"])
         if passed is None:  # the page says so from the attempts recorded (see _audio_page)
             return redirect("rating:audio_check", slug=slug)
         return to_step(participant)
-    services.audio_check_digits(participant)
+    steps.audio_check_digits(participant)
     return _audio_page(request, experiment, participant, form)
 
 
@@ -184,9 +194,9 @@ def _audio_page(request, experiment, participant, form, status=200):
 @refusals
 @require_safe
 def audio_check_clip(request, slug):
-    participant = services.require_participant(request, slug)
+    participant = session.require_participant(request, slug)
     if participant.audio_check_passed is not None or not participant.audio_check_digits:
-        raise services.Refused("There is no audio check waiting for you.", 404)
+        raise Refused("There is no audio check waiting for you.", 404)
     response = HttpResponse(audiocheck.clip_wav(participant.audio_check_digits), content_type="audio/wav")
     response["Cache-Control"] = "no-store"
     return response
@@ -195,14 +205,13 @@ def audio_check_clip(request, slug):
 @refusals
 @require_http_methods(["GET", "POST"])
 def training(request, slug):
-    participant = services.require_participant(request, slug)
+    participant = session.require_participant(request, slug)
     experiment = participant.experiment
     if request.method == "POST":
-        services.finish_training(participant)
+        steps.finish_training(participant)
         return to_step(participant)
-    if services.next_step(participant) != "rating:training":
-        return to_step(participant)
-    examples = services.training_examples(experiment)
+    steps.require_step(participant, "rating:training")
+    examples = steps.training_examples(experiment)
     context = {"experiment": experiment, "examples": examples, "scale": SCALE}
     return render(request, "rating/training.html", context)
 
@@ -215,21 +224,20 @@ def rate(request, slug):
         form = AttributesForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            services.submit_rating(request, slug, data["clip"], data["score"], form.attribute_values())
+            submission.submit_rating(request, slug, data["clip"], data["score"], form.attribute_values())
             return redirect("rating:rate", slug=slug)
-        participant = services.require_participant(request, slug)
+        participant = session.require_participant(request, slug)
         return _rate_page(request, participant.experiment, participant, error=first_error(form), status=400)
-    participant = services.require_participant(request, slug)
-    if services.next_step(participant) != "rating:rate":
-        return to_step(participant)
+    participant = session.require_participant(request, slug)
+    steps.require_step(participant, "rating:rate")
     return _rate_page(request, participant.experiment, participant)
 
 
 def _rate_page(request, experiment, participant, error="", status=200):
-    assignment = services.current_assignment(participant)
+    assignment = steps.current_assignment(participant)
     if assignment is None:
         return to_step(participant)
-    done, total = services.progress(participant)
+    done, total = steps.progress(participant)
     context = {
         "experiment": experiment,
         "assignment": assignment,
@@ -249,39 +257,38 @@ def _clip_event(record):
     @refusals
     @require_POST
     def view(request, slug):
-        participant = services.require_participant(request, slug)
+        participant = session.require_participant(request, slug)
         form = ClipForm(request.POST)
         if not form.is_valid():
-            raise services.Refused(first_error(form), 400)
+            raise Refused(first_error(form), 400)
         record(participant, form.cleaned_data["clip"])
         return HttpResponse(status=204)
 
     return view
 
 
-started = _clip_event(services.record_started)
-played = _clip_event(services.record_played)
+started = _clip_event(playback.record_started)
+played = _clip_event(playback.record_played)
 
 
 @refusals
 @require_GET
 def done(request, slug):
-    participant = services.require_participant(request, slug)
+    participant = session.require_participant(request, slug)
     experiment = participant.experiment
-    if not services.finish(participant):
-        return to_step(participant)
+    steps.finish(participant)
     participant.refresh_from_db(fields=["completion_code"])  # given by finish, the first time
     context = {"experiment": experiment, "participant": participant,
-               "mturk": services.mturk_submission(participant)}
+               "mturk": steps.mturk_submission(participant)}
     return render(request, "rating/done.html", context)
 
 
 @refusals
 @require_safe
 def clip(request, token):
-    stimulus, assignment = services.clip_for_participant(request, token)
+    stimulus, assignment = playback.clip_for_participant(request, token)
     response = ranged_file_response(request, stimulus.file, "video/mp4")
     # Only bytes sent count as served: a HEAD, or a range outside the file, downloads nothing.
     if assignment is not None and request.method == "GET" and response.status_code in (200, 206):
-        services.media_served(assignment)
+        playback.media_served(assignment)
     return response

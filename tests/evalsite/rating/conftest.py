@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evalsite.experiments.models import Experiment, Method, Stimulus, Video
-from evalsite.rating import services
+from evalsite.rating import session
 from evalsite.rating.models import Participant
 
 
@@ -122,14 +122,14 @@ def cookie_token(client, slug) -> str | None:
     """The participant token a test client's browser holds for a study (None when it holds none)."""
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
-    return services.cookie_token(request, slug)
+    return session.cookie_token(request, slug)
 
 
 def signed_cookie(slug, token) -> str:
     """A cookie value that this site signed, holding `token`."""
     response = HttpResponse()
-    services.set_participant_cookie(response, slug, token)
-    return response.cookies[services.cookie_name(slug)].value
+    session.set_participant_cookie(response, slug, token)
+    return response.cookies[session.cookie_name(slug)].value
 
 
 class Walk:

@@ -3,8 +3,9 @@
 import pytest
 from django.http import HttpRequest
 
-from evalsite.rating import services
 from evalsite.rating.models import Rating
+from evalsite.rating.refused import Refused
+from evalsite.rating.submission import submit_rating
 
 
 @pytest.fixture
@@ -48,8 +49,8 @@ def test_a_rating_without_an_asked_answer_is_refused_and_nothing_stored(client, 
     multi.start(current)
     multi.played(current)
     token = current.stimulus.token
-    with pytest.raises(services.Refused, match="How well are the sound and the picture in sync"):
-        services.submit_rating(request, multi.slug, token, 4, {"quality": 3, "sync": None})
+    with pytest.raises(Refused, match="How well are the sound and the picture in sync"):
+        submit_rating(request, multi.slug, token, 4, {"quality": 3, "sync": None})
     assert not Rating.objects.exists()
 
 

@@ -140,17 +140,17 @@ def test_it_enrolls_a_crowd_worker_once_when_tabs_consent_at_the_same_moment(tra
 
     from django.db import connection
 
-    from evalsite.rating import services
+    from evalsite.rating import enrolment
 
     experiment = make_study()
-    entry = services.entry_params({"PROLIFIC_PID": "twice"})
+    entry = enrolment.entry_params({"PROLIFIC_PID": "twice"})
     barrier = threading.Barrier(6)
     tokens = []
 
     def consent():
         try:
             barrier.wait()
-            tokens.append(services.enroll(experiment, entry).token)
+            tokens.append(enrolment.enroll(experiment, entry).token)
         finally:
             connection.close()
 
@@ -164,16 +164,16 @@ def test_it_enrolls_a_crowd_worker_once_when_tabs_consent_at_the_same_moment(tra
 
 
 def test_it_stores_crowd_ids_whole_and_refuses_longer_ones(client, make_study, walk):
-    from evalsite.rating.services import MAX_ID_LENGTH
+    from evalsite.rating.models import CROWD_ID_LENGTH
 
     experiment = make_study()
     # Two ids that share their first 199 characters are two people.
-    first = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (MAX_ID_LENGTH - 1) + "a")
-    second = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (MAX_ID_LENGTH - 1) + "b")
-    assert first.pk != second.pk and len(first.external_id) == MAX_ID_LENGTH == 200
+    first = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (CROWD_ID_LENGTH - 1) + "a")
+    second = walk(experiment, client.__class__()).consent(PROLIFIC_PID="p" * (CROWD_ID_LENGTH - 1) + "b")
+    assert first.pk != second.pk and len(first.external_id) == CROWD_ID_LENGTH == 200
     url = reverse("rating:entry", args=[experiment.slug])
     for name in ("PROLIFIC_PID", "workerId", "assignmentId"):
-        response = client.post(f"{url}?{name}={'q' * (MAX_ID_LENGTH + 1)}", {"consent": "on"})
+        response = client.post(f"{url}?{name}={'q' * (CROWD_ID_LENGTH + 1)}", {"consent": "on"})
         assert response.status_code == 400
         assert f"The {name} in this link is longer than 200 characters".encode() in response.content
     assert Participant.objects.count() == 2
@@ -186,7 +186,7 @@ def test_it_enrolls_simultaneous_participants_with_distinct_dense_arrival_number
 
     from django.db import connection
 
-    from evalsite.rating import services
+    from evalsite.rating import enrolment
 
     experiment = make_study(design=Experiment.Design.BALANCED)
     barrier = threading.Barrier(12)
@@ -194,7 +194,7 @@ def test_it_enrolls_simultaneous_participants_with_distinct_dense_arrival_number
     def consent(i):
         try:
             barrier.wait()
-            services.enroll(experiment, services.entry_params({"PROLIFIC_PID": f"p{i}"}))
+            enrolment.enroll(experiment, enrolment.entry_params({"PROLIFIC_PID": f"p{i}"}))
         finally:
             connection.close()
 
@@ -207,7 +207,7 @@ def test_it_enrolls_simultaneous_participants_with_distinct_dense_arrival_number
     experiment.refresh_from_db()
     assert experiment.next_sequence == 12
     for participant in Participant.objects.all():  # each list is the plan of its arrival number
-        planned = [c.pk for c in services.assignment_plan(experiment, participant.sequence)]
+        planned = [c.pk for c in enrolment.assignment_plan(experiment, participant.sequence)]
         assigned = participant.assignments.order_by("position").values_list("stimulus", flat=True)
         assert list(assigned) == planned
 

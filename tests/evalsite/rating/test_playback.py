@@ -30,7 +30,8 @@ def lasting(assignment, seconds):
 def test_it_refuses_a_rating_sent_sooner_than_the_clip_lasts(client, rater):
     from django.http import HttpRequest
 
-    from evalsite.rating import services
+    from evalsite.rating.refused import Refused
+    from evalsite.rating.submission import submit_rating
 
     first = lasting(rater.current(), 6.4)
     client.get(rater.url("rate"))
@@ -38,8 +39,8 @@ def test_it_refuses_a_rating_sent_sooner_than_the_clip_lasts(client, rater):
     assert rater.played(first).status_code == 409  # the page's claim of the end is checked too
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
-    with pytest.raises(services.Refused) as refused:
-        services.submit_rating(request, rater.slug, first.stimulus.token, 4)
+    with pytest.raises(Refused) as refused:
+        submit_rating(request, rater.slug, first.stimulus.token, 4)
     assert refused.value.status == 409
     assert "it lasts 6.4 s. Please play it to the end" in refused.value.message
     assert not Rating.objects.exists()

@@ -100,13 +100,13 @@ def test_it_refuses_a_submission_without_a_participant_session(client, rater):
 
 
 def test_it_refuses_a_forged_participant_token(client, rater):
-    from evalsite.rating import services
+    from evalsite.rating.session import cookie_name
 
     from .conftest import signed_cookie
 
     before = snapshot()
     assignment = rater.current()
-    name = services.cookie_name(rater.slug)
+    name = cookie_name(rater.slug)
     real = client.cookies[name].value
     forged_signature = real[:-4] + ("AAAA" if not real.endswith("AAAA") else "BBBB")
     unknown_token = signed_cookie(rater.slug, "made-up-token")
@@ -201,7 +201,8 @@ def test_it_stores_exactly_one_of_many_simultaneous_submissions(transactional_db
     from django.db import connection
     from django.http import HttpRequest
 
-    from evalsite.rating import services
+    from evalsite.rating.refused import Refused
+    from evalsite.rating.submission import submit_rating
 
     rater.start(rater.current())
     token = rater.current().stimulus.token
@@ -213,9 +214,9 @@ def test_it_stores_exactly_one_of_many_simultaneous_submissions(transactional_db
     def submit(score):
         try:
             barrier.wait()
-            services.submit_rating(request, rater.slug, token, score)
+            submit_rating(request, rater.slug, token, score)
             outcomes.append("stored")
-        except services.Refused as refused:
+        except Refused as refused:
             outcomes.append(refused.status)
         finally:
             connection.close()
@@ -281,7 +282,8 @@ def test_it_sends_the_participant_back_to_the_crowd_platform(client, make_study,
 def test_the_service_stores_a_rating_and_refuses_by_the_same_rules(client, rater):
     from django.http import HttpRequest
 
-    from evalsite.rating import services
+    from evalsite.rating.refused import Refused
+    from evalsite.rating.submission import submit_rating
 
     request = HttpRequest()
     request.COOKIES = {key: morsel.value for key, morsel in client.cookies.items()}
@@ -289,16 +291,16 @@ def test_the_service_stores_a_rating_and_refuses_by_the_same_rules(client, rater
     client.get(rater.url("rate"))  # shown
     rater.start(first)
     rater.played(first)
-    services.submit_rating(request, rater.slug, first.stimulus.token, 4)
+    submit_rating(request, rater.slug, first.stimulus.token, 4)
     rating = Rating.objects.get()
     assert (rating.assignment_id, rating.score, rating.played_to_end) == (first.pk, 4, True)
     assert 0 <= rating.time_on_page_ms < 60_000
     third = rater.participant.assignments.get(position=2)
-    with pytest.raises(services.Refused, match="in the order"):
-        services.submit_rating(request, rater.slug, third.stimulus.token, 4)
-    with pytest.raises(services.Refused, match="already rated"):
-        services.submit_rating(request, rater.slug, first.stimulus.token, 1)
-    assert services.submit_rating(request, rater.slug, first.stimulus.token, 4) == rating.pk
+    with pytest.raises(Refused, match="in the order"):
+        submit_rating(request, rater.slug, third.stimulus.token, 4)
+    with pytest.raises(Refused, match="already rated"):
+        submit_rating(request, rater.slug, first.stimulus.token, 1)
+    assert submit_rating(request, rater.slug, first.stimulus.token, 4) == rating.pk
     assert Rating.objects.count() == 1
 
 

@@ -50,9 +50,9 @@ def ranged_file_response(request, field_file, content_type: str):
     try:
         span = parse_range(request.headers.get("Range", ""), size)
     except ValueError:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        unsatisfiable = HttpResponse(status=416)
+        unsatisfiable["Content-Range"] = f"bytes */{size}"
+        return unsatisfiable
     start, end = span if span else (0, size - 1)
     length = max(0, end - start + 1)
     handle = field_file.storage.open(field_file.name, "rb")

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 
@@ -176,16 +175,9 @@ def orphans(experiment: Experiment):
 
 
 def remove(queryset) -> int:
-    """Deletes stimuli and, once that is committed, their files (each clip's file is its own)."""
-    names = [name for name in queryset.values_list("file", flat=True) if name]
+    """Deletes stimuli; their files go once that is committed (experiments.cleanup)."""
     count, _ = queryset.delete()
-    transaction.on_commit(lambda: delete_files(names))
     return count
-
-
-def delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def redo(stimulus_ids: list[int]) -> int:

@@ -65,6 +65,16 @@ def look_summary(look) -> str:
     )
 
 
+def collapse_warnings(experiment: Experiment) -> list[str]:
+    """A line per method whose retrieved sounds collapsed onto one (Experiment.hub_shares)."""
+    return [
+        f"{label}: one sound for {hub['hub_share']:.0%} of its {hub['videos']} videos "
+        f"({hub['distinct']} distinct sound{'' if hub['distinct'] == 1 else 's'})"
+        for label, hub in experiment.hub_shares().items()
+        if hub["collapsed"]
+    ]
+
+
 class MethodInline(admin.TabularInline):
     model = Method
     form = MethodForm
@@ -184,8 +194,12 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Open (participants can take part)", permissions=["change"])
     def open_action(self, request, queryset):
+        warned = {e: collapse_warnings(e) for e in queryset}
+        if any(warned.values()) and request.POST.get("confirm_collapsed") != "yes":
+            return self._confirm_open(request, warned, action="open_action")
         for experiment in queryset:
             self._run(request, experiment, services.open_experiment, f"'{experiment}' is open.")
+        return None
 
     @admin.action(description="Close", permissions=["change"])
     def close_action(self, request, queryset):
@@ -245,7 +259,28 @@ class ExperimentAdmin(admin.ModelAdmin):
         return self._button(request, pk, services.resume_build)
 
     def open_view(self, request, pk):
+        experiment = get_object_or_404(Experiment, pk=pk)
+        warned = {experiment: collapse_warnings(experiment)}
+        if request.method == "POST" and warned[experiment] and request.POST.get("confirm_collapsed") != "yes":
+            return self._confirm_open(request, warned)
         return self._button(request, pk, services.open_experiment, "The experiment is open.")
+
+    def _confirm_open(self, request, warned: dict, action: str = ""):
+        """A page that says which methods collapsed and opens only when the researcher confirms:
+        posted back to the change list's action (`action`) or to the change page's Open button."""
+        one = next(iter(warned))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Open a study whose methods collapsed?",
+            "warned": [(experiment, lines) for experiment, lines in warned.items() if lines],
+            "experiments": list(warned),
+            "action": action,
+            "cancel": reverse("admin:experiments_experiment_changelist")
+            if action
+            else reverse("admin:experiments_experiment_change", args=[one.pk]),
+            "opts": self.opts,
+        }
+        return render(request, "admin/experiments/experiment/confirm_open.html", context)
 
     def close_view(self, request, pk):
         return self._button(request, pk, services.close_experiment, "The experiment is closed.")

@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from workers import liveness
+
 from . import services
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
@@ -190,7 +192,8 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Build stimuli", permissions=["change"])
     def build_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.start_build)
+            if self._run(request, experiment, services.start_build):
+                self._warn_idle_queues(request, experiment)
 
     @admin.action(description="Open (participants can take part)", permissions=["change"])
     def open_action(self, request, queryset):
@@ -217,6 +220,11 @@ class ExperimentAdmin(admin.ModelAdmin):
         self.log_change(request, experiment, done or line)  # History lists builds, opens and closes
         return True
 
+    def _warn_idle_queues(self, request, experiment):
+        # A build waits for ever on a queue that no worker consumes: say so at once.
+        for problem in liveness.missing_workers(experiment):
+            self.message_user(request, problem, messages.WARNING)
+
     # --- buttons on the change page -----------------------------------------------------
 
     BUTTONS = {
@@ -242,21 +250,21 @@ class ExperimentAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _button(self, request, pk, action, done=None):
+    def _button(self, request, pk, action, done=None, builds=False):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         experiment = get_object_or_404(Experiment, pk=pk)
         if not self.has_change_permission(request, experiment):
             self.message_user(request, "Refused: you may not change this experiment.", messages.ERROR)
-        else:
-            self._run(request, experiment, action, done)
+        elif self._run(request, experiment, action, done) and builds:
+            self._warn_idle_queues(request, experiment)
         return redirect("admin:experiments_experiment_change", pk)
 
     def build_view(self, request, pk):
-        return self._button(request, pk, services.start_build)
+        return self._button(request, pk, services.start_build, builds=True)
 
     def resume_view(self, request, pk):
-        return self._button(request, pk, services.resume_build)
+        return self._button(request, pk, services.resume_build, builds=True)
 
     def open_view(self, request, pk):
         experiment = get_object_or_404(Experiment, pk=pk)

@@ -14,11 +14,12 @@ def status(experiment) -> str:
     return Experiment.objects.get(pk=experiment.pk).status
 
 
-def flag_in_view(page, name):
-    """At each width the flag is shown and fits in the window (no sideways scrolling to read it)."""
+def in_view(page, selector, name):
+    """At each width the element is shown and fits in the window (no sideways scrolling to read
+    it); a screenshot of each width goes to var/screenshots."""
     from playwright.sync_api import expect
 
-    flag = page.locator("#build-collapsed")
+    flag = page.locator(selector)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         expect(flag).to_be_visible()
@@ -41,7 +42,7 @@ def test_open_warns_of_collapsed_methods_and_waits_for_a_confirmation(
     change = f"{live_server.url}/admin/experiments/experiment/{experiment.pk}/change/"
     page.goto(change)
     expect(page.locator("#build-collapsed")).to_contain_text("One sound for most videos in random")
-    flag_in_view(page, "collapsed-change")
+    in_view(page, "#build-collapsed", "collapsed-change")
 
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator("h1")).to_have_text("Open a study whose methods collapsed?")

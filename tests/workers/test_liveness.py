@@ -48,7 +48,7 @@ def test_it_names_each_queue_that_no_live_worker_consumes(
     until(lambda: idle_queues(exp) == ["gpu"], "the media worker was not seen")
     wait_for(exp, lambda p: p["Random"]["done"] == 2)
     assert exp.stimuli.filter(method__label="Model", status="pending").count() == 2  # still no gpu worker
-    assert idle_queues(exp) == ["gpu"]
+    until(lambda: idle_queues(exp) == ["gpu"], "the media worker was not seen after its clips")
 
     gpu = start_worker("gpu", env=worker_settings(media_root))
     until(lambda: "gpu" in (liveness.consumers() or {}), "the gpu worker was not seen")
@@ -56,7 +56,7 @@ def test_it_names_each_queue_that_no_live_worker_consumes(
     assert set(exp.stimuli.values_list("status", flat=True)) == {"done"}
     assert liveness.missing_workers(exp) == [] and liveness.gpu_activity(exp) == {}
     gpu.stop()
-    assert "gpu" not in liveness.consumers() and liveness.consumers().get("media")
+    until(lambda: set(liveness.consumers() or {}) == {"media"}, "the stopped gpu worker was still seen")
 
 
 @pytest.mark.django_db

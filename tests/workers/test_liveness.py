@@ -8,7 +8,7 @@ import pytest
 from tests.workers.conftest import experiment, library, trained_model, video_row
 from tests.workers.test_worker import finished, wait_for, worker_settings
 from workers import heartbeats, liveness, tasks
-from workers.build import enqueue_build
+from workers.build import enqueue_build, wait_for_build
 from workers.models import EmbeddingChunk, EmbeddingRun
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -57,6 +57,28 @@ def test_it_names_each_queue_that_no_live_worker_consumes(
     assert liveness.missing_workers(exp) == [] and liveness.gpu_activity(exp) == {}
     gpu.stop()
     until(lambda: set(liveness.consumers() or {}) == {"media"}, "the stopped gpu worker was still seen")
+
+
+class Said(Exception):
+    pass
+
+
+def test_build_stimuli_wait_names_the_queue_without_a_worker(
+    ask_every_time, transactional_db, purge_broker, media_root, settings
+):
+    settings.BUILD_WATCHDOG_S = 0  # check at every round (30 s by default)
+    exp = experiment([video_row(media_root, f"v{i}")[0] for i in range(2)], library(media_root), ("random",))
+    enqueue_build(exp.pk)
+    said = []
+
+    def out(line):
+        said.append(line)
+        if line.startswith("No worker"):
+            raise Said  # what `build_stimuli --wait` prints; it would go on waiting
+
+    with pytest.raises(Said):
+        wait_for_build(exp, out, interval=0.05)
+    assert said[-1].startswith("No worker is consuming the media queue: 2 stimuli wait for it."), said
 
 
 @pytest.mark.django_db

@@ -266,6 +266,9 @@ BUILD_HEARTBEAT_S = envfloat("BUILD_HEARTBEAT_S", "10")
 BUILD_LOST_AFTER_S = envfloat("BUILD_LOST_AFTER_S", "60")
 BUILD_DISPATCH_GRACE_S = envfloat("BUILD_DISPATCH_GRACE_S", "15")
 BUILD_WATCHDOG_S = envfloat("BUILD_WATCHDOG_S", "30")
+# The experiment page asks the workers which queues they consume (workers.liveness) and reuses
+# their answer this many seconds: a queue without a worker is reported within about this long.
+QUEUE_CHECK_S = envfloat("QUEUE_CHECK_S", "10")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", "7200"),
 }

@@ -17,13 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q
 
 from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Stimulus
-from workers import recovery, stimuli
+from workers import liveness, recovery, stimuli
 
 Role, Status = Stimulus.Role, Stimulus.Status
 CONTROLS = "controls"
@@ -82,10 +81,11 @@ def wait_for_build(experiment: Experiment, out: Callable[[str], object], interva
     TimeoutError after `timeout` seconds (0: no limit)."""
     start = last_change = last_check = time.monotonic()
     last, last_lost = None, recovery.lost_summary(experiment)
+    idle: list[str] = []
     while True:
         if build_mode() == "workers" and time.monotonic() - last_check >= settings.BUILD_WATCHDOG_S:
             last_check = time.monotonic()
-            recovery.recover(experiment)  # lost work is re-sent here or by a worker's watchdog
+            idle = watch(experiment, out, idle)
         lost = recovery.lost_summary(experiment)
         if lost != last_lost:
             last_lost = lost
@@ -103,6 +103,16 @@ def wait_for_build(experiment: Experiment, out: Callable[[str], object], interva
         if timeout and time.monotonic() - start > timeout:
             raise TimeoutError(f"the build did not finish within {timeout:.0f} s: {progress_line(progress)}")
         time.sleep(interval)
+
+
+def watch(experiment: Experiment, out: Callable[[str], object], said: list[str]) -> list[str]:
+    """Sends lost work again (here or by a worker's watchdog, whichever comes first) and says,
+    when it changes, which queue the build waits on that no worker consumes."""
+    recovery.recover(experiment)
+    idle = liveness.missing_workers(experiment)
+    for line in idle if idle != said else []:
+        out(line)
+    return idle
 
 
 def progress_line(progress: dict) -> str:
@@ -176,16 +186,9 @@ def orphans(experiment: Experiment):
 
 
 def remove(queryset) -> int:
-    """Deletes stimuli and, once that is committed, their files (each clip's file is its own)."""
-    names = [name for name in queryset.values_list("file", flat=True) if name]
+    """Deletes stimuli; their files go once that is committed (experiments.cleanup)."""
     count, _ = queryset.delete()
-    transaction.on_commit(lambda: delete_files(names))
     return count
-
-
-def delete_files(names: list[str]) -> None:
-    for name in names:
-        default_storage.delete(name)
 
 
 def redo(stimulus_ids: list[int]) -> int:

@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from workers import liveness
+
 from . import services
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
@@ -63,6 +65,16 @@ def look_summary(look) -> str:
         else f"{name}: no ratings"
         for name, row in look.details.get("comparisons", {}).items()
     )
+
+
+def collapse_warnings(experiment: Experiment) -> list[str]:
+    """A line per method whose retrieved sounds collapsed onto one (Experiment.hub_shares)."""
+    return [
+        f"{label}: one sound for {hub['hub_share']:.0%} of its {hub['videos']} videos "
+        f"({hub['distinct']} distinct sound{'' if hub['distinct'] == 1 else 's'})"
+        for label, hub in experiment.hub_shares().items()
+        if hub["collapsed"]
+    ]
 
 
 class MethodInline(admin.TabularInline):
@@ -180,12 +192,17 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Build stimuli", permissions=["change"])
     def build_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.start_build)
+            if self._run(request, experiment, services.start_build):
+                self._warn_idle_queues(request, experiment)
 
     @admin.action(description="Open (participants can take part)", permissions=["change"])
     def open_action(self, request, queryset):
+        warned = {e: collapse_warnings(e) for e in queryset}
+        if any(warned.values()) and request.POST.get("confirm_collapsed") != "yes":
+            return self._confirm_open(request, warned, action="open_action")
         for experiment in queryset:
             self._run(request, experiment, services.open_experiment, f"'{experiment}' is open.")
+        return None
 
     @admin.action(description="Close", permissions=["change"])
     def close_action(self, request, queryset):
@@ -202,6 +219,11 @@ class ExperimentAdmin(admin.ModelAdmin):
         self.message_user(request, done or line, messages.SUCCESS)
         self.log_change(request, experiment, done or line)  # History lists builds, opens and closes
         return True
+
+    def _warn_idle_queues(self, request, experiment):
+        # A build waits for ever on a queue that no worker consumes: say so at once.
+        for problem in liveness.missing_workers(experiment):
+            self.message_user(request, problem, messages.WARNING)
 
     # --- buttons on the change page -----------------------------------------------------
 
@@ -228,24 +250,45 @@ class ExperimentAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _button(self, request, pk, action, done=None):
+    def _button(self, request, pk, action, done=None, builds=False):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         experiment = get_object_or_404(Experiment, pk=pk)
         if not self.has_change_permission(request, experiment):
             self.message_user(request, "Refused: you may not change this experiment.", messages.ERROR)
-        else:
-            self._run(request, experiment, action, done)
+        elif self._run(request, experiment, action, done) and builds:
+            self._warn_idle_queues(request, experiment)
         return redirect("admin:experiments_experiment_change", pk)
 
     def build_view(self, request, pk):
-        return self._button(request, pk, services.start_build)
+        return self._button(request, pk, services.start_build, builds=True)
 
     def resume_view(self, request, pk):
-        return self._button(request, pk, services.resume_build)
+        return self._button(request, pk, services.resume_build, builds=True)
 
     def open_view(self, request, pk):
+        experiment = get_object_or_404(Experiment, pk=pk)
+        warned = {experiment: collapse_warnings(experiment)}
+        if request.method == "POST" and warned[experiment] and request.POST.get("confirm_collapsed") != "yes":
+            return self._confirm_open(request, warned)
         return self._button(request, pk, services.open_experiment, "The experiment is open.")
+
+    def _confirm_open(self, request, warned: dict, action: str = ""):
+        """A page that says which methods collapsed and opens only when the researcher confirms:
+        posted back to the change list's action (`action`) or to the change page's Open button."""
+        one = next(iter(warned))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Open a study whose methods collapsed?",
+            "warned": [(experiment, lines) for experiment, lines in warned.items() if lines],
+            "experiments": list(warned),
+            "action": action,
+            "cancel": reverse("admin:experiments_experiment_changelist")
+            if action
+            else reverse("admin:experiments_experiment_change", args=[one.pk]),
+            "opts": self.opts,
+        }
+        return render(request, "admin/experiments/experiment/confirm_open.html", context)
 
     def close_view(self, request, pk):
         return self._button(request, pk, services.close_experiment, "The experiment is closed.")

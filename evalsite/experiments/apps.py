@@ -7,4 +7,4 @@ class ExperimentsConfig(AppConfig):
     verbose_name = "Experiments"
 
     def ready(self):
-        from . import stopping  # noqa: F401  (connects the stopping rule to participant_finished)
+        from . import cleanup, stopping  # noqa: F401  (connect file deletion and the stopping rule)

@@ -7,6 +7,8 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from workers import liveness
+
 from . import planning, services
 from .forms import PlanForm
 from .models import Experiment, Stimulus
@@ -58,6 +60,11 @@ def progress(request, pk):
             "stimuli": services.stimulus_counts(experiment),
             "health": services.build_health(experiment),
             "hubness": experiment.hub_shares(),
+            # Queues the build waits on that no worker consumes; what each model's gpu phase does.
+            "workers": {
+                "missing": liveness.missing_workers(experiment),
+                "gpu": liveness.gpu_activity(experiment),
+            },
             # A draft's clips that no longer match its settings (what Open would refuse).
             "freshness": services.freshness_problems(experiment, max_age=10)
             if experiment.status == Experiment.Status.DRAFT else [],

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
-from evalsite.experiments import services
+from evalsite.experiments import actions
 from evalsite.experiments.models import Experiment, Method, SoundLibrary, Video
 from retrieval.models import TrainedModel
 
@@ -134,7 +134,7 @@ def open_experiment(exp: Experiment, out) -> None:
     exp.refresh_from_db()
     if exp.status == Experiment.Status.OPEN:
         return
-    services.open_experiment(exp)
+    actions.open_experiment(exp)
     out("Experiment: open for participants")
 
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from . import services
+from . import actions
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
@@ -159,7 +159,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="stimuli built")
     def stimuli_built(self, obj):
-        counts = services.stimulus_counts(obj)
+        counts = actions.stimulus_counts(obj)
         return f"{counts['done']} / {counts['total']}"
 
     @admin.display(ordering="participant_total", description="participants")
@@ -180,22 +180,22 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Build stimuli", permissions=["change"])
     def build_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.start_build)
+            self._run(request, experiment, actions.start_build)
 
     @admin.action(description="Open (participants can take part)", permissions=["change"])
     def open_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.open_experiment, f"'{experiment}' is open.")
+            self._run(request, experiment, actions.open_experiment, f"'{experiment}' is open.")
 
     @admin.action(description="Close", permissions=["change"])
     def close_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.close_experiment, f"'{experiment}' is closed.")
+            self._run(request, experiment, actions.close_experiment, f"'{experiment}' is closed.")
 
     def _run(self, request, experiment, action, done=None):
         try:
             line = action(experiment)
-        except services.ActionRefused as refused:
+        except actions.ActionRefused as refused:
             for problem in refused.problems:
                 self.message_user(request, f"Refused: {problem}", messages.ERROR)
             return False
@@ -239,16 +239,16 @@ class ExperimentAdmin(admin.ModelAdmin):
         return redirect("admin:experiments_experiment_change", pk)
 
     def build_view(self, request, pk):
-        return self._button(request, pk, services.start_build)
+        return self._button(request, pk, actions.start_build)
 
     def resume_view(self, request, pk):
-        return self._button(request, pk, services.resume_build)
+        return self._button(request, pk, actions.resume_build)
 
     def open_view(self, request, pk):
-        return self._button(request, pk, services.open_experiment, "The experiment is open.")
+        return self._button(request, pk, actions.open_experiment, "The experiment is open.")
 
     def close_view(self, request, pk):
-        return self._button(request, pk, services.close_experiment, "The experiment is closed.")
+        return self._button(request, pk, actions.close_experiment, "The experiment is closed.")
 
     def preview_view(self, request, pk):
         experiment = get_object_or_404(Experiment, pk=pk)

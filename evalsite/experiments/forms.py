@@ -176,10 +176,8 @@ class ExperimentForm(forms.ModelForm):
             self.add_error("look_every", "Must be at least 1.")
         videos = cleaned.get("videos")
         if videos is not None:
-            needs = soundtrack_needed(self.method_kinds(), cleaned.get("mux_mode"))
-            mute = [v.name for v in videos if not v.has_audio]
-            if needs and mute:
-                problem = f"{needs} needs the videos' own soundtrack; no audio in: {', '.join(mute)}"
+            problem = Experiment.soundtrack_problem(self.method_kinds(), cleaned.get("mux_mode"), videos)
+            if problem:
                 self.add_error("videos", problem)
         if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
             changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
@@ -262,12 +260,3 @@ class PlanForm(forms.Form):
 
     def assumed_mos(self) -> dict[str, float]:
         return {m.label: self.cleaned_data[f"mos_{m.pk}"] for m in self.methods}
-
-
-def soundtrack_needed(kinds, mux_mode) -> str:
-    """What needs each video's own soundtrack: the 'original' method, or overlay muxing."""
-    if Method.Kind.ORIGINAL in kinds:
-        return "The 'Original soundtrack' method"
-    if mux_mode == Experiment.MuxMode.OVERLAY:
-        return "Overlay muxing"
-    return ""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from evalsite.experiments import actions
@@ -125,6 +126,12 @@ def pick_videos(library: SoundLibrary, count: int) -> list[Video]:
 def build(exp: Experiment, out, timeout: float = 1800) -> dict:
     from workers import build as worker_build
 
+    if exp.status != Experiment.Status.DRAFT:  # opened by an earlier run: its clips are frozen
+        out("Stimuli: reusing the clips of the open experiment")
+        return worker_build.build_progress(exp)
+    problems = worker_build.build_problems(exp)  # the admin's check
+    if problems:
+        raise CommandError(f"'{exp}' cannot be built: " + "; ".join(problems))
     out(f"Stimuli: building {worker_build.describe_mode(exp.pk)}")
     worker_build.start_build(exp.pk, progress=True)
     return worker_build.wait_for_build(exp, lambda line: out(f"  {line}"), timeout=timeout)

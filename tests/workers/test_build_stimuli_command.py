@@ -49,6 +49,7 @@ def test_it_refuses_an_experiment_the_admin_would_not_build_naming_each_problem(
     Method.objects.filter(experiment=exp).delete()
     exp.status = exp.Status.CLOSED
     exp.save(update_fields=["status"])
-    with pytest.raises(CommandError, match="'Exp' is closed: only a draft can be built; 'Exp' has no methods"):
+    closed = "'Exp' is closed: only a draft can be built; 'Exp' has no methods"
+    with pytest.raises(CommandError, match=closed):
         call_command("build_stimuli", str(exp.pk), "--no-progress")
     assert not exp.stimuli.exists()

@@ -12,27 +12,30 @@ from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
 
-@admin.display(ordering="duration", description="duration")
-def seconds(obj) -> str:
-    """A duration as people read it: '7.60 s', never '7.599999999999999'."""
-    return "–" if obj.duration is None else f"{obj.duration:.2f} s"
+class DurationAdmin(admin.ModelAdmin):
+    """Shows a row's duration as people read it, as the column or read-only field "seconds"."""
+
+    @admin.display(ordering="duration", description="duration")
+    def seconds(self, obj) -> str:
+        """'7.60 s', never '7.599999999999999'."""
+        return "–" if obj.duration is None else f"{obj.duration:.2f} s"
 
 
-MEDIA_FACTS = ["sha256", seconds, "created_at"]
+MEDIA_FACTS = ["sha256", "seconds", "created_at"]
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(DurationAdmin):
     form = VideoForm
-    list_display = ["name", seconds, "width", "height", "fps", "has_audio", "effect_onset"]
+    list_display = ["name", "seconds", "width", "height", "fps", "has_audio", "effect_onset"]
     search_fields = ["name", "source", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "width", "height", "fps", "has_audio"]
 
 
 @admin.register(Sound)
-class SoundAdmin(admin.ModelAdmin):
+class SoundAdmin(DurationAdmin):
     form = SoundForm
-    list_display = ["name", "library", "sound_class", seconds, "sample_rate"]
+    list_display = ["name", "library", "sound_class", "seconds", "sample_rate"]
     list_filter = ["library", "sound_class"]
     search_fields = ["name", "sound_class", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "sample_rate"]
@@ -205,7 +208,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     # --- buttons on the change page -----------------------------------------------------
 
-    BUTTONS = {
+    BUTTONS: dict[str, list[tuple[str, str]]] = {
         Experiment.Status.DRAFT: [("build", "Build stimuli"), ("resume", "Resume build"), ("open", "Open")],
         Experiment.Status.OPEN: [("close", "Close")],
         Experiment.Status.CLOSED: [("open", "Reopen")],
@@ -281,14 +284,14 @@ class MethodFilter(admin.SimpleListFilter):
 
 
 @admin.register(Stimulus)
-class StimulusAdmin(admin.ModelAdmin):
+class StimulusAdmin(DurationAdmin):
     """Read-only: stimuli are made by the build, never by hand."""
 
-    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance", seconds]
+    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance", "seconds"]
     list_filter = ["experiment", MethodFilter, ("video", admin.RelatedOnlyFieldListFilter), "role", "status"]
     search_fields = ["token", "video__name", "error"]
     exclude = ["duration"]
-    readonly_fields = [seconds, "built_from"]
+    readonly_fields = ["seconds", "built_from"]
 
     def has_add_permission(self, request):
         return False

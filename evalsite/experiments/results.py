@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from scipy import stats as sps
 
-from evalsite.rating.models import Rating
+from evalsite.rating.models import Participant, Rating
 
 from . import attributes, screening, stats
-from .models import Experiment, Method, Stimulus
+from .models import Experiment, Method, Sound, Stimulus
 
 
 def rules_for(experiment: Experiment) -> screening.Rules:
@@ -48,16 +48,14 @@ def was_played(rating) -> bool:
 
 
 def screening_records(experiment: Experiment, ratings) -> list[screening.ParticipantRecord]:
-    records = {
-        p.pk: screening.ParticipantRecord(p.pk, p.audio_check_passed, [])
-        for p in experiment.participants.all()
-    }
+    participants = list(experiment.participants.all())
+    rated: dict[int, list[screening.RatingRecord]] = {p.pk: [] for p in participants}
     for rating in ratings:
         stimulus = rating.assignment.stimulus
-        records[rating.assignment.participant_id].ratings.append(
+        rated[rating.assignment.participant_id].append(
             screening.RatingRecord(stimulus.role, rating.score, stimulus.expected_score, was_played(rating))
         )
-    return list(records.values())
+    return [screening.ParticipantRecord(p.pk, p.audio_check_passed, rated[p.pk]) for p in participants]
 
 
 @dataclass
@@ -76,7 +74,7 @@ class Results:
     experiment: Experiment
     summaries: list[stats.Summary]
     comparisons: list[stats.Comparison]
-    excluded: list[tuple[object, list[str]]]  # (participant who rated, reasons)
+    excluded: list[tuple[Participant, list[str]]]  # (participant who rated, reasons)
     participants: int  # who rated at least one clip
     kept: int
     without_ratings: int = 0  # consented, rated nothing
@@ -106,7 +104,7 @@ def kept_test_ratings(experiment: Experiment, ratings=None):
 
 
 def scores_by_method(experiment: Experiment, kept, field_name: str = "score") -> dict[str, list[int]]:
-    scores = {method.label: [] for method in experiment.methods.all()}
+    scores: dict[str, list[int]] = {method.label: [] for method in experiment.methods.all()}
     for rating in kept:
         value = getattr(rating, field_name)
         if value is not None:
@@ -165,34 +163,50 @@ def model_relation(experiment: Experiment, summaries: list[stats.Summary], kept)
     test stimulus's retrieval distance and rank against its mean rating, with Spearman's rho
     and its Fisher-z CI per method (`stats.spearman`).
     """
+    methods, ks = _method_figures(experiment, summaries)
+    paired = [(m["acc_rank"], m["mos"]) for m in methods if None not in (m["acc_rank"], m["mos"])]
+    rho = None
+    if len(paired) >= 2 and len({a for a, _ in paired}) > 1 and len({b for _, b in paired}) > 1:
+        rho = float(sps.spearmanr(*zip(*paired, strict=True)).statistic)
+    return {
+        "methods": methods,
+        "recall_k": [f"R@{k}" for k in ks],
+        "mos_vs_acc_rank": {"n": len(paired), "rho": rho},
+        "distance_vs_rating": _distance_vs_rating(kept),
+    }
+
+
+def _method_figures(experiment: Experiment, summaries: list[stats.Summary]) -> tuple[list[dict], list[int]]:
+    """Per method its MOS, ACC_rank and R@K for every K some model reports; and those Ks."""
     mos = {s.label: s.mos for s in summaries}
+    figures = [(m, *objective_figures(m)) for m in experiment.methods.select_related("trained_model")]
+    ks = sorted({k for _, _, recall in figures for k in recall})
+    library_id = experiment.sound_library_id
+    library = Sound.objects.filter(library_id=library_id).count() if library_id else 0
     methods = []
-    for method in experiment.methods.select_related("trained_model"):
-        acc, recall = objective_figures(method)
-        methods.append({"label": method.label, "kind": method.kind, "mos": mos.get(method.label),
-                        "acc_rank": acc, "recall": recall})  # fmt: skip
-    ks = sorted({k for m in methods for k in m["recall"]})
-    library = experiment.sound_library.sounds.count() if experiment.sound_library_id else 0
-    for m in methods:
-        recall = m.pop("recall")
-        if m["kind"] == Method.Kind.RANDOM and library:
+    for method, acc, recall in figures:
+        if method.kind == Method.Kind.RANDOM and library:
             from retrieval.metrics import random_scores  # imports torch: only when needed
 
             # A random ordering of the library: R@K = K / N (retrieval.metrics.random_scores).
             expected = random_scores(library, ks)
             recall = {k: expected[f"r@{k}"] for k in ks}
-        m["recall_at"] = [{"k": k, "value": recall.get(k)} for k in ks]
-    paired = [(m["acc_rank"], m["mos"]) for m in methods if None not in (m["acc_rank"], m["mos"])]
-    rho = None
-    if len(paired) >= 2 and len({a for a, _ in paired}) > 1 and len({b for _, b in paired}) > 1:
-        rho = float(sps.spearmanr(*zip(*paired, strict=True)).statistic)
-    per_clip = defaultdict(list)
+        recall_at = [{"k": k, "value": recall.get(k)} for k in ks]
+        methods.append({"label": method.label, "kind": method.kind, "mos": mos.get(method.label),
+                        "acc_rank": acc, "recall_at": recall_at})  # fmt: skip
+    return methods, ks
+
+
+def _distance_vs_rating(kept) -> list[dict]:
+    """Per model method: each test clip's retrieval distance and rank against its mean rating."""
+    per_clip: defaultdict[Stimulus, list[int]] = defaultdict(list)
     for rating in kept:
         per_clip[rating.assignment.stimulus].append(rating.score)
-    clips = defaultdict(list)
+    clips: defaultdict[str, list[dict]] = defaultdict(list)
     for stimulus, scores in per_clip.items():
-        if stimulus.method.kind == Method.Kind.MODEL and stimulus.distance is not None:
-            clips[stimulus.method.label].append(
+        method = stimulus.method
+        if method is not None and method.kind == Method.Kind.MODEL and stimulus.distance is not None:
+            clips[method.label].append(
                 {"stimulus": str(stimulus.token), "video": stimulus.video.name, "distance": stimulus.distance,
                  "rank": stimulus.rank, "n": len(scores), "mean_rating": sum(scores) / len(scores)}
             )  # fmt: skip
@@ -202,12 +216,7 @@ def model_relation(experiment: Experiment, summaries: list[stats.Summary], kept)
         per_method.append({"label": label, "clips": len(rows), "rho": c.rho, "ci_low": c.low,
                            "ci_high": c.high, "p": c.p,
                            "rows": sorted(rows, key=lambda r: r["distance"])})  # fmt: skip
-    return {
-        "methods": methods,
-        "recall_k": [f"R@{k}" for k in ks],
-        "mos_vs_acc_rank": {"n": len(paired), "rho": rho},
-        "distance_vs_rating": per_method,
-    }
+    return per_method
 
 
 def objective_figures(method: Method) -> tuple[float | None, dict[int, float]]:

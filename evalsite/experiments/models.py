@@ -175,8 +175,8 @@ class Experiment(models.Model):
         for method in methods:
             if method.kind == Method.Kind.MODEL and method.trained_model_id is None:
                 problems.append(f"method '{method}' is a trained-model method without a trained model")
-        problems += filter(None, [self.soundtrack_problem({m.kind for m in methods}, self.mux_mode,
-                                                          self.videos.all())])  # fmt: skip
+        soundtrack = self.soundtrack_problem({m.kind for m in methods}, self.mux_mode, self.videos.all())
+        problems += [soundtrack] if soundtrack else []
         # Model and random methods draw from the library, and so do the training clips (one is random).
         needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or self.training_clips > 0
         if needs_library and (self.sound_library is None or not self.sound_library.sounds.exists()):

@@ -1,6 +1,7 @@
 """Starting and following the build of an experiment's stimuli.
 
-`start_build` is the one way to start a build (the admin, `manage.py build_stimuli`, the demo):
+`start_build` is the one way to start a build (the admin, `manage.py build_stimuli`, the demo),
+each after `build_problems` finds nothing against it:
 with a broker `enqueue_build` creates the stimulus rows and sends the task graph to the workers;
 without one (embedded mode) `run_build` does the same work in this process, or a detached
 `manage.py build_stimuli` process does it when the caller must not wait (a web request).
@@ -173,6 +174,19 @@ def prepare(experiment: Experiment) -> None:
         status=Status.PENDING, error=""
     )
     experiment.stimuli.filter(lost__gt=0).update(lost=0, lost_reason="")  # counted per build
+
+
+def build_problems(experiment: Experiment) -> list[str]:
+    """Why the experiment cannot be built now (empty when it can): its setup
+    (`Experiment.setup_problems`), and clips it would remove that participants have already seen."""
+    problems = experiment.setup_problems()
+    rated = orphans(experiment).filter(assignments__isnull=False).select_related("video")
+    if rated.exists():
+        problems.append(
+            "clips of videos no longer in the experiment were shown to participants and cannot be "
+            f"removed: {provenance.first_few(provenance.describe(s) for s in rated)}"
+        )
+    return problems
 
 
 def orphans(experiment: Experiment):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 
-from evalsite.experiments import services
+from evalsite.experiments import actions
 from evalsite.experiments.models import Experiment, Method, SoundLibrary, Video
 from retrieval.models import TrainedModel
 
@@ -125,6 +126,12 @@ def pick_videos(library: SoundLibrary, count: int) -> list[Video]:
 def build(exp: Experiment, out, timeout: float = 1800) -> dict:
     from workers import build as worker_build
 
+    if exp.status != Experiment.Status.DRAFT:  # opened by an earlier run: its clips are frozen
+        out("Stimuli: reusing the clips of the open experiment")
+        return worker_build.build_progress(exp)
+    problems = worker_build.build_problems(exp)  # the admin's check
+    if problems:
+        raise CommandError(f"'{exp}' cannot be built: " + "; ".join(problems))
     out(f"Stimuli: building {worker_build.describe_mode(exp.pk)}")
     worker_build.start_build(exp.pk, progress=True)
     return worker_build.wait_for_build(exp, lambda line: out(f"  {line}"), timeout=timeout)
@@ -134,7 +141,7 @@ def open_experiment(exp: Experiment, out) -> None:
     exp.refresh_from_db()
     if exp.status == Experiment.Status.OPEN:
         return
-    services.open_experiment(exp)
+    actions.open_experiment(exp)
     out("Experiment: open for participants")
 
 

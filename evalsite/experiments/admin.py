@@ -9,32 +9,35 @@ from django.utils.html import format_html, format_html_join
 
 from workers import liveness
 
-from . import services
+from . import actions
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
 
-@admin.display(ordering="duration", description="duration")
-def seconds(obj) -> str:
-    """A duration as people read it: '7.60 s', never '7.599999999999999'."""
-    return "–" if obj.duration is None else f"{obj.duration:.2f} s"
+class DurationAdmin(admin.ModelAdmin):
+    """Shows a row's duration as people read it, as the column or read-only field "seconds"."""
+
+    @admin.display(ordering="duration", description="duration")
+    def seconds(self, obj) -> str:
+        """'7.60 s', never '7.599999999999999'."""
+        return "–" if obj.duration is None else f"{obj.duration:.2f} s"
 
 
-MEDIA_FACTS = ["sha256", seconds, "created_at"]
+MEDIA_FACTS = ["sha256", "seconds", "created_at"]
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(DurationAdmin):
     form = VideoForm
-    list_display = ["name", seconds, "width", "height", "fps", "has_audio", "effect_onset"]
+    list_display = ["name", "seconds", "width", "height", "fps", "has_audio", "effect_onset"]
     search_fields = ["name", "source", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "width", "height", "fps", "has_audio"]
 
 
 @admin.register(Sound)
-class SoundAdmin(admin.ModelAdmin):
+class SoundAdmin(DurationAdmin):
     form = SoundForm
-    list_display = ["name", "library", "sound_class", seconds, "sample_rate"]
+    list_display = ["name", "library", "sound_class", "seconds", "sample_rate"]
     list_filter = ["library", "sound_class"]
     search_fields = ["name", "sound_class", "sha256"]
     readonly_fields = [*MEDIA_FACTS, "sample_rate"]
@@ -171,7 +174,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     @admin.display(description="stimuli built")
     def stimuli_built(self, obj):
-        counts = services.stimulus_counts(obj)
+        counts = actions.stimulus_counts(obj)
         return f"{counts['done']} / {counts['total']}"
 
     @admin.display(ordering="participant_total", description="participants")
@@ -192,7 +195,7 @@ class ExperimentAdmin(admin.ModelAdmin):
     @admin.action(description="Build stimuli", permissions=["change"])
     def build_action(self, request, queryset):
         for experiment in queryset:
-            if self._run(request, experiment, services.start_build):
+            if self._run(request, experiment, actions.start_build):
                 self._warn_idle_queues(request, experiment)
 
     @admin.action(description="Open (participants can take part)", permissions=["change"])
@@ -201,18 +204,18 @@ class ExperimentAdmin(admin.ModelAdmin):
         if any(warned.values()) and request.POST.get("confirm_collapsed") != "yes":
             return self._confirm_open(request, warned, action="open_action")
         for experiment in queryset:
-            self._run(request, experiment, services.open_experiment, f"'{experiment}' is open.")
+            self._run(request, experiment, actions.open_experiment, f"'{experiment}' is open.")
         return None
 
     @admin.action(description="Close", permissions=["change"])
     def close_action(self, request, queryset):
         for experiment in queryset:
-            self._run(request, experiment, services.close_experiment, f"'{experiment}' is closed.")
+            self._run(request, experiment, actions.close_experiment, f"'{experiment}' is closed.")
 
     def _run(self, request, experiment, action, done=None):
         try:
             line = action(experiment)
-        except services.ActionRefused as refused:
+        except actions.ActionRefused as refused:
             for problem in refused.problems:
                 self.message_user(request, f"Refused: {problem}", messages.ERROR)
             return False
@@ -227,7 +230,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     # --- buttons on the change page -----------------------------------------------------
 
-    BUTTONS = {
+    BUTTONS: dict[str, list[tuple[str, str]]] = {
         Experiment.Status.DRAFT: [("build", "Build stimuli"), ("resume", "Resume build"), ("open", "Open")],
         Experiment.Status.OPEN: [("close", "Close")],
         Experiment.Status.CLOSED: [("open", "Reopen")],
@@ -261,17 +264,17 @@ class ExperimentAdmin(admin.ModelAdmin):
         return redirect("admin:experiments_experiment_change", pk)
 
     def build_view(self, request, pk):
-        return self._button(request, pk, services.start_build, builds=True)
+        return self._button(request, pk, actions.start_build, builds=True)
 
     def resume_view(self, request, pk):
-        return self._button(request, pk, services.resume_build, builds=True)
+        return self._button(request, pk, actions.resume_build, builds=True)
 
     def open_view(self, request, pk):
         experiment = get_object_or_404(Experiment, pk=pk)
         warned = {experiment: collapse_warnings(experiment)}
         if request.method == "POST" and warned[experiment] and request.POST.get("confirm_collapsed") != "yes":
             return self._confirm_open(request, warned)
-        return self._button(request, pk, services.open_experiment, "The experiment is open.")
+        return self._button(request, pk, actions.open_experiment, "The experiment is open.")
 
     def _confirm_open(self, request, warned: dict, action: str = ""):
         """A page that says which methods collapsed and opens only when the researcher confirms:
@@ -291,7 +294,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         return render(request, "admin/experiments/experiment/confirm_open.html", context)
 
     def close_view(self, request, pk):
-        return self._button(request, pk, services.close_experiment, "The experiment is closed.")
+        return self._button(request, pk, actions.close_experiment, "The experiment is closed.")
 
     def preview_view(self, request, pk):
         experiment = get_object_or_404(Experiment, pk=pk)
@@ -324,14 +327,14 @@ class MethodFilter(admin.SimpleListFilter):
 
 
 @admin.register(Stimulus)
-class StimulusAdmin(admin.ModelAdmin):
+class StimulusAdmin(DurationAdmin):
     """Read-only: stimuli are made by the build, never by hand."""
 
-    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance", seconds]
+    list_display = ["experiment", "video", "method", "role", "status", "sound", "rank", "distance", "seconds"]
     list_filter = ["experiment", MethodFilter, ("video", admin.RelatedOnlyFieldListFilter), "role", "status"]
     search_fields = ["token", "video__name", "error"]
     exclude = ["duration"]
-    readonly_fields = [seconds, "built_from"]
+    readonly_fields = ["seconds", "built_from"]
 
     def has_add_permission(self, request):
         return False

@@ -14,6 +14,19 @@ class _UploadForm(forms.ModelForm):
 
     kind = ""
 
+    # Per kind of upload: the check, the facts stored, the default name, the duplicate it would be.
+    def check(self, info: media.MediaInfo, name: str) -> media.MediaInfo:
+        raise NotImplementedError
+
+    def fields_from(self, info: media.MediaInfo) -> dict:
+        raise NotImplementedError
+
+    def default_name(self, path: Path) -> str:
+        raise NotImplementedError
+
+    def duplicate_of(self, digest: str) -> Video | Sound | None:
+        raise NotImplementedError
+
     def clean_file(self):
         upload = self.cleaned_data.get("file")
         if upload is None or not hasattr(upload, "content_type"):  # unchanged file on an edit
@@ -33,7 +46,8 @@ class _UploadForm(forms.ModelForm):
         return upload
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("name") and cleaned.get("file") is not None:
             cleaned["name"] = self.default_name(Path(cleaned["file"].name))
         return cleaned
@@ -95,7 +109,8 @@ class SoundForm(_UploadForm):
         return library.sounds.filter(sha256=digest).exclude(pk=self.instance.pk).first()
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         library, name = cleaned.get("library"), cleaned.get("name")
         if library and name and library.sounds.filter(name=name).exclude(pk=self.instance.pk).exists():
             self.add_error("name", f"library '{library}' already has a sound named '{name}'")
@@ -115,7 +130,8 @@ class MethodForm(forms.ModelForm):
         return self.cleaned_data.get("hubness") or Method._meta.get_field("hubness").default
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         kind, model = cleaned.get("kind"), cleaned.get("trained_model")
         if kind == Method.Kind.MODEL and model is None:
             self.add_error("trained_model", "A 'Trained model' method needs a trained model.")
@@ -155,18 +171,30 @@ class ExperimentForm(forms.ModelForm):
         return self.cleaned_data.get("stopping_rule") or Experiment.StoppingRule.NONE
 
     def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("clips_per_participant") and cleaned.get("design") != Experiment.Design.BALANCED:
-            self.add_error("clips_per_participant", "Only the balanced design takes a number of clips.")
-        if cleaned.get("clips_per_participant") == 0:
-            self.add_error("clips_per_participant", "Must be at least 1, or empty for one clip per video.")
+        super().clean()
+        cleaned = self.cleaned_data
+        self.check_clips(cleaned)
+        self.check_stopping(cleaned)
+        self.check_soundtrack(cleaned)
+        self.check_open_changes()
+        return cleaned
+
+    def check_clips(self, cleaned: dict) -> None:
+        """A number of clips per participant: balanced design only, at least 1, at most the videos."""
         clips, videos = cleaned.get("clips_per_participant"), cleaned.get("videos")
-        if clips and videos is not None and cleaned.get("design") == Experiment.Design.BALANCED:
-            if clips > len(videos):
-                self.add_error(
-                    "clips_per_participant",
-                    f"{clips} clips but only {len(videos)} videos: balanced shows each video once.",
-                )
+        balanced = cleaned.get("design") == Experiment.Design.BALANCED
+        if clips and not balanced:
+            self.add_error("clips_per_participant", "Only the balanced design takes a number of clips.")
+        if clips == 0:
+            self.add_error("clips_per_participant", "Must be at least 1, or empty for one clip per video.")
+        if clips and balanced and videos is not None and clips > len(videos):
+            self.add_error(
+                "clips_per_participant",
+                f"{clips} clips but only {len(videos)} videos: balanced shows each video once.",
+            )
+
+    def check_stopping(self, cleaned: dict) -> None:
+        """What the chosen stopping rule needs to run."""
         rule = cleaned.get("stopping_rule")
         if rule == Experiment.StoppingRule.SEQUENTIAL and not cleaned.get("look_every"):
             self.add_error("look_every", "The group-sequential rule needs the kept participants per look.")
@@ -174,13 +202,16 @@ class ExperimentForm(forms.ModelForm):
             self.add_error("target_ci_half_width", "The precision rule needs a target CI half-width.")
         if cleaned.get("look_every") == 0:
             self.add_error("look_every", "Must be at least 1.")
+
+    def check_soundtrack(self, cleaned: dict) -> None:
         videos = cleaned.get("videos")
         if videos is not None:
-            needs = soundtrack_needed(self.method_kinds(), cleaned.get("mux_mode"))
-            mute = [v.name for v in videos if not v.has_audio]
-            if needs and mute:
-                problem = f"{needs} needs the videos' own soundtrack; no audio in: {', '.join(mute)}"
+            problem = Experiment.soundtrack_problem(self.method_kinds(), cleaned.get("mux_mode"), videos)
+            if problem:
                 self.add_error("videos", problem)
+
+    def check_open_changes(self) -> None:
+        """An open study takes only changes that leave its clips and design as participants see them."""
         if self.instance.pk and self.instance.status == Experiment.Status.OPEN:
             changed = set(self.changed_data) - {"title", "instructions", "participants_wanted"}
             changed -= {name for name in self.changed_data if name.startswith("screen_")}
@@ -188,8 +219,6 @@ class ExperimentForm(forms.ModelForm):
                 raise forms.ValidationError(
                     "The experiment is open: close it before changing " + ", ".join(sorted(changed)) + "."
                 )
-        return cleaned
-
 
     def method_kinds(self) -> set[str]:
         """The methods' kinds as submitted with this form (the admin's inline rows, not deleted);
@@ -230,7 +259,9 @@ class PlanForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.experiment = experiment
         self.methods = list(experiment.methods.all())
-        self.fields["pilot"].queryset = Experiment.objects.exclude(pk=experiment.pk)
+        pilot = self.fields["pilot"]
+        assert isinstance(pilot, forms.ModelChoiceField)  # declared above; the copy this form owns
+        pilot.queryset = Experiment.objects.exclude(pk=experiment.pk)
         self.fields["videos"].initial = experiment.videos.count() or 10
         for method in self.methods:
             self.fields[f"mos_{method.pk}"] = forms.FloatField(
@@ -250,7 +281,8 @@ class PlanForm(forms.Form):
         return values
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if len(self.methods) < 2:
             raise forms.ValidationError("The experiment needs at least two methods to plan a comparison.")
         if cleaned.get("pilot") is None:
@@ -262,12 +294,3 @@ class PlanForm(forms.Form):
 
     def assumed_mos(self) -> dict[str, float]:
         return {m.label: self.cleaned_data[f"mos_{m.pk}"] for m in self.methods}
-
-
-def soundtrack_needed(kinds, mux_mode) -> str:
-    """What needs each video's own soundtrack: the 'original' method, or overlay muxing."""
-    if Method.Kind.ORIGINAL in kinds:
-        return "The 'Original soundtrack' method"
-    if mux_mode == Experiment.MuxMode.OVERLAY:
-        return "Overlay muxing"
-    return ""

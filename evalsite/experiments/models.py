@@ -1,126 +1,25 @@
-"""Researcher side: media, experiments, the methods they compare, and the stimuli built for them."""
+"""Studies: experiments, the methods they compare, the stimuli built for them, and their looks."""
 
 import uuid
+from collections.abc import Collection, Iterable
 
 import numpy as np
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from retrieval.hubness import hub_share
 
+from .comparisons import parse_comparisons
+from .library import Sound, SoundLibrary, Video, blind_name
+from .looks import Look
 
-def _blind_name(prefix: str, filename: str) -> str:
-    # Stored names never carry the method or the source name: only a random token.
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"{prefix}/{uuid.uuid4().hex}.{suffix}"
-
-
-def video_upload_to(instance, filename):
-    return _blind_name("videos", filename)
-
-
-def sound_upload_to(instance, filename):
-    return _blind_name("sounds", filename)
+# Every model of the app, wherever it is defined (Django registers the models imported here).
+__all__ = ["Experiment", "Look", "Method", "Sound", "SoundLibrary", "Stimulus", "Video"]
 
 
 def stimulus_upload_to(instance, filename):
-    return _blind_name("stimuli", filename)
-
-
-class Video(models.Model):
-    """A video clip that participants will see; its soundtrack is the `original` method."""
-
-    name = models.CharField(max_length=200)
-    file = models.FileField(upload_to=video_upload_to, max_length=300)
-    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
-    fps = models.FloatField(null=True, blank=True)
-    has_audio = models.BooleanField(default=False)
-    # Seconds from the start of the clip to the visual effect a sound should align with, when
-    # known (from a dataset's se_onset); else it is detected when muxing.
-    effect_onset = models.FloatField(null=True, blank=True)
-    source = models.CharField(max_length=300, blank=True, help_text="Where it was imported from.")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            # Imports are idempotent by content, even when two run at once.
-            models.UniqueConstraint(fields=["sha256"], condition=~Q(sha256=""), name="unique_video_content")
-        ]
-
-    def __str__(self):
-        # The admin's video picker shows this: enough to choose by (and to spot a silent clip).
-        facts = [f"{self.duration:.1f} s" if self.duration else ""]
-        facts.append(f"{self.width}x{self.height}" if self.width else "")
-        facts.append("audio" if self.has_audio else "no audio")
-        return f"{self.name} ({', '.join(f for f in facts if f)})"
-
-
-class SoundLibrary(models.Model):
-    """The dictionary of sounds the retrieval methods choose from."""
-
-    name = models.CharField(max_length=200, unique=True)
-    description = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name_plural = "sound libraries"
-
-    def __str__(self):
-        return self.name
-
-
-class Sound(models.Model):
-    library = models.ForeignKey(SoundLibrary, on_delete=models.CASCADE, related_name="sounds")
-    name = models.CharField(max_length=200)
-    file = models.FileField(upload_to=sound_upload_to, max_length=300)
-    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
-    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
-    sample_rate = models.PositiveIntegerField(null=True, blank=True)
-    sound_class = models.CharField(max_length=100, blank=True)
-    # Seconds from the start of the file to the sound's onset, when known; else detected.
-    onset = models.FloatField(null=True, blank=True)
-    source = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["library", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["library", "name"], name="unique_sound_name_per_library"),
-            models.UniqueConstraint(
-                fields=["library", "sha256"], condition=~Q(sha256=""), name="unique_sound_content_per_library"
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-
-def parse_comparisons(text: str, labels) -> list[tuple[str, str]]:
-    """'A > B; A > C' as label pairs, each once; a problem in any part is a ValueError naming it."""
-    pairs: list[tuple[str, str]] = []
-    problems: list[str] = []
-    for part in (p.strip() for p in text.replace("\n", ";").split(";")):
-        if not part:
-            continue
-        sides = [side.strip() for side in part.split(">")]
-        if len(sides) != 2 or not all(sides):
-            problems.append(f"'{part}' is not of the form 'A > B'")
-            continue
-        unknown = [side for side in sides if side not in labels]
-        if unknown:
-            problems.append(f"'{part}': no method labelled {', '.join(repr(u) for u in unknown)}")
-        elif sides[0] == sides[1]:
-            problems.append(f"'{part}' compares a method with itself")
-        elif (sides[0], sides[1]) not in pairs:
-            pairs.append((sides[0], sides[1]))
-    if problems:
-        raise ValueError("; ".join(problems))
-    return pairs
+    return blind_name("stimuli", filename)
 
 
 class ExperimentQuerySet(models.QuerySet):
@@ -240,6 +139,95 @@ class Experiment(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    # Opening and closing: the statuses each may come from, and the time it stamps.
+    TRANSITIONS = {"open": (("draft", "closed"), "opened_at"), "closed": (("open",), "closed_at")}
+
+    def move_to(self, target: str) -> bool:
+        """Opens or closes by a conditional update, so that of two researchers clicking at once only
+        one wins; False when the status changed meanwhile."""
+        sources, stamp = self.TRANSITIONS[target]
+        now = timezone.now()
+        won = Experiment.objects.filter(pk=self.pk, status__in=sources).update(status=target, **{stamp: now})
+        if won:
+            self.status = target
+            setattr(self, stamp, now)
+        return bool(won)
+
+    def status_problem(self, target: str) -> str:
+        """Why the status forbids opening or closing now ('' when it allows it)."""
+        if target == self.Status.OPEN and self.status == self.Status.OPEN:
+            return f"'{self}' is already open"
+        if target == self.Status.CLOSED and self.status != self.Status.OPEN:
+            return f"'{self}' is not open"
+        return ""
+
+    def setup_problems(self) -> list[str]:
+        """What in the study's own setup forbids building its stimuli."""
+        problems = []
+        if self.status != self.Status.DRAFT:
+            problems.append(f"'{self}' is {self.get_status_display().lower()}: only a draft can be built")
+        if not self.videos.exists():
+            problems.append(f"'{self}' has no videos")
+        methods = list(self.methods.all())
+        if not methods:
+            problems.append(f"'{self}' has no methods")
+        for method in methods:
+            if method.kind == Method.Kind.MODEL and method.trained_model_id is None:
+                problems.append(f"method '{method}' is a trained-model method without a trained model")
+        soundtrack = self.soundtrack_problem({m.kind for m in methods}, self.mux_mode, self.videos.all())
+        problems += [soundtrack] if soundtrack else []
+        # Model and random methods draw from the library, and so do the training clips (one is random).
+        needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or self.training_clips > 0
+        if needs_library and (self.sound_library is None or not self.sound_library.sounds.exists()):
+            problems.append(f"'{self}' needs a sound library with sounds")
+        return problems
+
+    @staticmethod
+    def soundtrack_problem(kinds: Collection[str], mux_mode: str | None, videos: Iterable[Video]) -> str:
+        """Videos without audio where each video's own soundtrack is needed: by the 'original'
+        method, or by overlay muxing ('' when none is missing)."""
+        if Method.Kind.ORIGINAL in kinds:
+            needs = "The 'Original soundtrack' method"
+        elif mux_mode == Experiment.MuxMode.OVERLAY:
+            needs = "Overlay muxing"
+        else:
+            return ""
+        mute = [video.name for video in videos if not video.has_audio]
+        return f"{needs} needs the videos' own soundtrack; no audio in: {', '.join(mute)}" if mute else ""
+
+    def stimulus_set_problems(self) -> list[str]:
+        """Clips the design asks for and the built set lacks (none when nothing is built yet)."""
+        stimuli = self.stimuli.all()
+        if not stimuli.exists():
+            return []
+        wanted = self.videos.count() * self.methods.count()
+        missing = max(0, wanted - stimuli.tests().values("video", "method").distinct().count())
+        problems = [f"{missing} video x method combinations have no test stimulus"] if missing else []
+        for role, count in ((Stimulus.Role.GOLD, self.gold_clips), (Stimulus.Role.TRAP, self.trap_clips),
+                            (Stimulus.Role.TRAINING, self.training_clips)):  # fmt: skip
+            if count and not stimuli.filter(role=role).exists():
+                problems.append(f"'{self}' asks for {role} clips but has none")
+        return problems
+
+    def stopping_problems(self) -> list[str]:
+        """What the chosen stopping rule lacks to run."""
+        if self.stopping_rule == self.StoppingRule.NONE:
+            return []
+        problems = []
+        if self.stopping_rule == self.StoppingRule.PRECISION and not self.target_ci_half_width:
+            problems.append("the precision stopping rule needs a target CI half-width")
+        if self.stopping_rule == self.StoppingRule.SEQUENTIAL:
+            try:
+                self.comparison_family()
+            except ValueError as exc:
+                problems.append(f"planned comparisons: {exc}")
+        if self.look_every and self.look_every > self.participants_wanted:
+            problems.append(
+                f"looks every {self.look_every} kept participants but only "
+                f"{self.participants_wanted} wanted: the rule would never look early"
+            )
+        return problems
 
     def comparison_family(self) -> list[tuple[str, str]]:
         """The ordered pairs of methods that the results test, the planner simulates and the
@@ -409,24 +397,3 @@ class Stimulus(models.Model):
 
     def __str__(self):
         return f"{self.experiment} / {self.video} / {self.method or self.role}"
-
-
-class Look(models.Model):
-    """One interim (or the final) analysis of an experiment with an adaptive stopping rule."""
-
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="looks")
-    number = models.PositiveIntegerField()
-    kept = models.PositiveIntegerField(help_text="Kept participants at this look.")
-    information = models.FloatField(help_text="Information fraction: kept / participants wanted.")
-    # Per planned comparison: z, p, the nominal boundary, decided; or per method: CI half-width.
-    details = models.JSONField(default=dict)
-    stop = models.BooleanField(default=False)
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["experiment", "number"]
-        constraints = [models.UniqueConstraint(fields=["experiment", "number"], name="unique_look_number")]
-
-    def __str__(self):
-        return f"{self.experiment} look {self.number}"

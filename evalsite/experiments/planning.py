@@ -37,12 +37,12 @@ def from_mos(mos: float, sd: float) -> np.ndarray:
 
 def from_ratings(scores: Sequence[int]) -> np.ndarray:
     """The empirical distribution of a pilot's ratings over the scores 1..5."""
-    scores = np.asarray(scores, dtype=int)
-    if len(scores) == 0:
+    values = np.asarray(scores, dtype=int)
+    if len(values) == 0:
         raise ValueError("the pilot has no kept ratings of this method")
-    if np.any((scores < 1) | (scores > 5)):
+    if np.any((values < 1) | (values > 5)):
         raise ValueError("pilot scores must be 1..5")
-    return np.bincount(scores, minlength=6)[1:] / len(scores)
+    return np.bincount(values, minlength=6)[1:] / len(values)
 
 
 def ratings_per_method(design: str, kept: int, videos: int, methods: int, clips: int | None = None) -> int:

@@ -12,6 +12,7 @@ changed, so the next build redoes exactly those and a study holding one does not
 import hashlib
 import math
 import time
+from collections.abc import Iterable
 
 from retrieval.hubness import LIBRARY_OPTIONS
 
@@ -165,3 +166,10 @@ def orphans(experiment: Experiment):
 def describe(stimulus: Stimulus) -> str:
     what = stimulus.method.label if stimulus.method else stimulus.label or stimulus.role
     return f"{stimulus.video.name} / {what}"
+
+
+def first_few(items: Iterable[str], shown: int = 5) -> str:
+    """The first `shown` items joined by '; ', and how many more there are."""
+    items = list(items)
+    more = f"; and {len(items) - shown} more" if len(items) > shown else ""
+    return "; ".join(items[:shown]) + more

@@ -1,6 +1,6 @@
 """Participant screening in the spirit of ITU-T P.808: who is excluded from the analysis, and why.
 
-Pure functions on plain records; the Django side (`services.screening_records`) builds the records.
+Pure functions on plain records; the Django side (`results.screening_records`) builds the records.
 """
 
 from collections.abc import Iterable, Sequence

@@ -50,38 +50,38 @@ def boundaries(fractions: Sequence[float], alpha: float) -> np.ndarray:
     spent = obrien_fleming_spending(t, alpha)
     increments = np.diff(np.concatenate([[0.0], spent]))
     bounds = np.empty(len(t))
-    # Sub-density of the score S = Z sqrt(t) on the continuation region, on a grid.
-    grid = weights = density = None
+    # Sub-density of the score S = Z sqrt(t) on the continuation region: (grid, weights, density).
+    region: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     previous_t = 0.0
     for k, (tk, target) in enumerate(zip(t, increments, strict=True)):
         step = tk - previous_t
-        if k == 0:
-
-            def crossing(c, tk=tk):
-                return sps.norm.sf(c)
-
-        else:
-
-            def crossing(c, tk=tk, step=step, grid=grid, weights=weights, density=density):
-                tail = sps.norm.sf((c * math.sqrt(tk) - grid) / math.sqrt(step))
-                return float(np.sum(weights * density * tail))
-
         if target <= 1e-300:
             bounds[k] = math.inf
         else:
-            bounds[k] = optimize.brentq(
-                lambda c, crossing=crossing, target=target: crossing(c) - target, -10.0, 40.0, xtol=1e-10
-            )
+            def excess(c, tk=tk, step=step, region=region, target=target):
+                return _crossing(c, tk, step, region) - target
+
+            bounds[k] = optimize.brentq(excess, -10.0, 40.0, xtol=1e-10)
         upper = min(bounds[k], 40.0) * math.sqrt(tk)
         new_grid = np.linspace(GRID_LOW * math.sqrt(tk), upper, GRID_POINTS)
-        new_weights = _trapezoid_weights(new_grid)
-        if k == 0:
+        if region is None:
             density = sps.norm.pdf(new_grid, scale=math.sqrt(tk))
         else:
+            grid, weights, old = region
             kernel = sps.norm.pdf(new_grid[:, None] - grid[None, :], scale=math.sqrt(step))
-            density = kernel @ (weights * density)
-        grid, weights, previous_t = new_grid, new_weights, tk
+            density = kernel @ (weights * old)
+        region, previous_t = (new_grid, _trapezoid_weights(new_grid), density), tk
     return bounds
+
+
+def _crossing(c: float, tk: float, step: float, region) -> float:
+    """The probability of crossing c first at this look: the normal tail at the first look (no
+    region yet), after it the tail integrated over the continuation region's sub-density."""
+    if region is None:
+        return float(sps.norm.sf(c))
+    grid, weights, density = region
+    tail = sps.norm.sf((c * math.sqrt(tk) - grid) / math.sqrt(step))
+    return float(np.sum(weights * density * tail))
 
 
 def _trapezoid_weights(grid: np.ndarray) -> np.ndarray:
@@ -111,7 +111,7 @@ def look_fractions(previous: Sequence[float], kept: int, wanted: int) -> list[fl
 
 def decide(
     fractions: Sequence[float],
-    pvalues: dict[str, float],
+    pvalues: dict[str, float | None],
     decided: set[str],
     alpha: float,
     comparisons: int,

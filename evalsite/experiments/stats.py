@@ -23,12 +23,12 @@ class Summary:
     ci95: float | None  # half-width of the 95% Student-t interval
 
     @property
-    def ci_low(self):
-        return None if self.ci95 is None else self.mos - self.ci95
+    def ci_low(self) -> float | None:
+        return None if self.ci95 is None or self.mos is None else self.mos - self.ci95
 
     @property
-    def ci_high(self):
-        return None if self.ci95 is None else self.mos + self.ci95
+    def ci_high(self) -> float | None:
+        return None if self.ci95 is None or self.mos is None else self.mos + self.ci95
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,11 @@ def spearman(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -
     (1957) for Spearman's rho, a little wider than Pearson's 1 / sqrt(n - 3). It needs n >= 4
     and two distinct values on each side; with less, rho and the interval are None.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    n = len(x)
-    if n < 4 or len(np.unique(x)) < 2 or len(np.unique(y)) < 2:
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(xs)
+    if n < 4 or len(np.unique(xs)) < 2 or len(np.unique(ys)) < 2:
         return Correlation(n, None, None, None, None)
-    result = sps.spearmanr(x, y)
+    result = sps.spearmanr(xs, ys)
     rho = float(result.statistic)
     z = math.atanh(min(max(rho, -0.999999), 0.999999))
     half = float(sps.norm.ppf(0.5 + confidence / 2)) * 1.06 / math.sqrt(n - 3)
@@ -181,8 +181,9 @@ def mos_chart(summaries: Sequence[Summary], comparisons: Sequence[Comparison], y
     from matplotlib.figure import Figure
 
     shown = [s for s in summaries if s.n > 0]
+    heights = [s.mos or 0.0 for s in shown]  # a summary of one rating or more has a MOS (1 to 5)
     position = {s.label: i for i, s in enumerate(shown)}
-    top = max((s.ci_high or s.mos for s in shown), default=1.0)
+    top = max((s.ci_high or height for s, height in zip(shown, heights, strict=True)), default=1.0)
     brackets = [c for c in significant_brackets(comparisons) if c.a in position and c.b in position]
     ymax = max(5.0, top + BRACKET_STEP * (len(brackets) + 1))
     # A Figure of its own, not pyplot: pyplot's global state is not thread-safe (threaded gunicorn).
@@ -190,7 +191,7 @@ def mos_chart(summaries: Sequence[Summary], comparisons: Sequence[Comparison], y
     ax = fig.subplots()
     ax.bar(
         range(len(shown)),
-        [s.mos for s in shown],
+        heights,
         yerr=[s.ci95 or 0.0 for s in shown],
         capsize=6,
         color="#9fb8d6",

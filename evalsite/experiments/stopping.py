@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from evalsite.rating.signals import participant_finished
 
-from . import sequential, services, stats
+from . import results, sequential, stats
 from .models import Experiment, Look
 
 ALPHA = 0.05
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def kept_finished(experiment: Experiment):
     """Suitability ratings of kept participants who finished, and how many such participants."""
-    kept, verdicts = services.kept_test_ratings(experiment)
+    kept, verdicts = results.kept_test_ratings(experiment)
     finished = set(experiment.participants.finished().values_list("pk", flat=True))
     done = {pk for pk, why in verdicts.items() if not why and pk in finished}
     return [r for r in kept if r.assignment.participant_id in done], len(done)
@@ -65,7 +65,7 @@ def take_look(experiment_id: int, force: bool = False) -> Look | None:
         fractions = sequential.look_fractions([p.information for p in previous], kept, wanted)
         if len(fractions) == len(previous):
             return None
-        scores = services.scores_by_method(experiment, ratings)
+        scores = results.scores_by_method(experiment, ratings)
         if experiment.stopping_rule == Experiment.StoppingRule.SEQUENTIAL:
             details, stop, reason = _sequential(experiment, previous, fractions, scores)
         else:

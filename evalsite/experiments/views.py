@@ -9,9 +9,10 @@ from django.shortcuts import get_object_or_404, render
 
 from workers import liveness
 
-from . import planning, services
+from . import actions, exports, planning
 from .forms import PlanForm
 from .models import Experiment, Stimulus
+from .results import collect_results, pilot_figures
 
 
 class _Echo:
@@ -26,7 +27,7 @@ def results(request, pk):
         **admin.site.each_context(request),
         "title": f"Results: {experiment}",
         "experiment": experiment,
-        "results": services.collect_results(experiment),
+        "results": collect_results(experiment),
         "looks": experiment.looks.all(),
         "opts": Experiment._meta,
     }
@@ -38,7 +39,7 @@ def export_csv(request, pk):
     experiment = get_object_or_404(Experiment, pk=pk)
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
-        (writer.writerow(row) for row in services.csv_rows(experiment)), content_type="text/csv"
+        (writer.writerow(row) for row in exports.csv_rows(experiment)), content_type="text/csv"
     )
     response["Content-Disposition"] = f'attachment; filename="{experiment.slug}-ratings.csv"'
     return response
@@ -47,7 +48,7 @@ def export_csv(request, pk):
 @staff_member_required
 def export_manifest(request, pk):
     experiment = get_object_or_404(Experiment, pk=pk)
-    return json_download(services.manifest(experiment), f"{experiment.slug}-manifest.json")
+    return json_download(exports.manifest(experiment), f"{experiment.slug}-manifest.json")
 
 
 @staff_member_required
@@ -56,9 +57,9 @@ def progress(request, pk):
     return JsonResponse(
         {
             "status": experiment.status,
-            "progress": services.build_progress(experiment),
-            "stimuli": services.stimulus_counts(experiment),
-            "health": services.build_health(experiment),
+            "progress": actions.build_progress(experiment),
+            "stimuli": actions.stimulus_counts(experiment),
+            "health": actions.build_health(experiment),
             "hubness": experiment.hub_shares(),
             # Queues the build waits on that no worker consumes; what each model's gpu phase does.
             "workers": {
@@ -66,7 +67,7 @@ def progress(request, pk):
                 "gpu": liveness.gpu_activity(experiment),
             },
             # A draft's clips that no longer match its settings (what Open would refuse).
-            "freshness": services.freshness_problems(experiment, max_age=10)
+            "freshness": actions.freshness_problems(experiment, max_age=10)
             if experiment.status == Experiment.Status.DRAFT else [],
         }
     )
@@ -105,7 +106,7 @@ def _plan(experiment, form) -> dict:
     labels = [m.label for m in form.methods]
     exclusion = data["exclusion"]
     if data["pilot"] is not None:
-        scores, exclusion = services.pilot_figures(data["pilot"])
+        scores, exclusion = pilot_figures(data["pilot"])
         missing = [label for label in labels if not scores.get(label)]
         if missing:
             raise ValueError(f"the pilot '{data['pilot']}' has no kept ratings of {', '.join(missing)}")
@@ -150,7 +151,7 @@ def _plan(experiment, form) -> dict:
 def export_results(request, pk):
     """The analysis as JSON: every attribute's MOS and tests, ratings against the model, the looks."""
     experiment = get_object_or_404(Experiment, pk=pk)
-    return json_download(services.results_json(experiment), f"{experiment.slug}-results.json")
+    return json_download(exports.results_json(experiment), f"{experiment.slug}-results.json")
 
 
 def json_download(data, filename: str) -> JsonResponse:

@@ -7,7 +7,7 @@ from hashlib import sha256
 
 import pytest
 
-from evalsite.experiments import services
+from evalsite.experiments import exports
 from evalsite.experiments.models import Experiment, Method, SoundLibrary, Video
 from retrieval.models import TrainedModel
 from tests.workers.conftest import experiment, library, trained_model, video_row
@@ -51,11 +51,11 @@ def test_a_study_rebuilt_from_its_manifest_has_the_same_clips(media_root, checkp
     default = Method._meta.get_field("hubness").default
     exp.methods.filter(kind="model").update(hubness="none" if default == "centre" else "centre")
     run_build(exp.pk, progress=False)
-    manifest = json.loads(json.dumps(services.manifest(exp), default=str))
+    manifest = json.loads(json.dumps(exports.manifest(exp), default=str))
     assert {m["label"]: m.get("hubness") for m in manifest["methods"]}["Model"] != default
     copy = from_manifest(manifest, "copy")
     run_build(copy.pk, progress=False)
-    again = json.loads(json.dumps(services.manifest(copy), default=str))
+    again = json.loads(json.dumps(exports.manifest(copy), default=str))
     first, second = clips(manifest), clips(again)
     assert set(first) == set(second) and len(first) == 2 * 3 + 4
     for key, stimulus in first.items():

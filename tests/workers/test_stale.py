@@ -5,7 +5,7 @@ videos, and a study holding a stale or orphaned clip does not open."""
 import pytest
 from django.core.management import call_command
 
-from evalsite.experiments import provenance, services
+from evalsite.experiments import actions, provenance
 from evalsite.experiments.models import Method, Stimulus
 from tests.workers.conftest import experiment, library, trained_model, video_row
 from workers.build import build_progress, run_build
@@ -42,7 +42,7 @@ def test_each_clip_records_the_settings_it_was_built_from(built):
     assert recorded["video"] == "v0" and recorded["mux"] == {"mode": "replace", "loudness_lufs": -23.0}
     assert recorded["sound_library"] == provenance.library_fingerprint(built.sound_library)
     assert built.stimuli.get(video__name="v0", method__kind="random").built_from["seed"] == 3
-    assert provenance.stale(built) == [] and services.freshness_problems(built) == []
+    assert provenance.stale(built) == [] and actions.freshness_problems(built) == []
 
 
 def test_a_changed_hubness_option_rebuilds_exactly_that_methods_clips(built):
@@ -53,16 +53,16 @@ def test_a_changed_hubness_option_rebuilds_exactly_that_methods_clips(built):
     assert stale_names(built) == ["v0 / Model", "v1 / Model"]
     (why,) = {tuple(w) for _, w in provenance.stale(built)}
     assert why == (f"hubness {was} → {now}",)
-    with pytest.raises(services.ActionRefused, match=r"2 clips were built from settings that changed since.*"
+    with pytest.raises(actions.ActionRefused, match=r"2 clips were built from settings that changed since.*"
                        r"v0 / Model \(hubness .* → " + now):  # fmt: skip
-        services.open_experiment(built)
-    assert "2 stale clips rebuilt" in services.start_build(built)
+        actions.open_experiment(built)
+    assert "2 stale clips rebuilt" in actions.start_build(built)
     run_build(built.pk, progress=False)
     after = files_of(built)
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {("v0", "Model"), ("v1", "Model")}
     assert all(s.built_from["hubness"] == now for s in built.stimuli.filter(method__kind="model"))
-    assert stale_names(built) == [] and "stale" not in " ".join(services.open_problems(built))
+    assert stale_names(built) == [] and "stale" not in " ".join(actions.open_problems(built))
 
 
 def test_a_changed_seed_redraws_the_random_sounds_and_the_gold_noise(built):
@@ -98,9 +98,9 @@ def test_a_removed_video_s_clips_block_opening_and_go_with_the_next_build(
     v1 = built.videos.get(name="v1")
     gone = {s.file.name for s in built.stimuli.filter(video=v1)}
     built.videos.remove(v1)
-    with pytest.raises(services.ActionRefused, match=r"clips belong to videos or controls the experiment no "
+    with pytest.raises(actions.ActionRefused, match=r"clips belong to videos or controls the experiment no "
                        r"longer has \(videos: v1\)"):  # fmt: skip
-        services.open_experiment(built)
+        actions.open_experiment(built)
     with django_capture_on_commit_callbacks(execute=True):  # files go once the deletion commits
         run_build(built.pk, progress=False)
     assert not built.stimuli.filter(video=v1).exists()
@@ -108,7 +108,7 @@ def test_a_removed_video_s_clips_block_opening_and_go_with_the_next_build(
     assert {k: c["done"] for k, c in build_progress(built).items()} == {
         "Model": 1, "Random": 1, "Original": 1, "controls": 1,
     }  # fmt: skip
-    services.open_experiment(built)
+    actions.open_experiment(built)
     assert built.status == "open"
 
 
@@ -145,7 +145,7 @@ def test_the_build_command_rebuilds_stale_clips(built, settings, capsys):
 
 
 def test_an_open_study_s_clips_are_never_rebuilt_or_removed(built):
-    services.open_experiment(built)
+    actions.open_experiment(built)
     before = files_of(built)
     built.seed = 12
     built.save(update_fields=["seed"])

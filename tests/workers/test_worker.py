@@ -129,7 +129,7 @@ def test_the_web_side_never_imports_torch():
 def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips_go(
     start_worker, media_root, checkpoint
 ):
-    from evalsite.experiments import provenance, services
+    from evalsite.experiments import actions, provenance
 
     videos = [video_row(media_root, f"v{i}", flash_at=2.0 + i)[0] for i in range(3)]
     exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
@@ -140,10 +140,10 @@ def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips
     before = clip_files(exp)
     exp.methods.filter(kind="model").update(hubness="centre")
     exp.videos.remove(videos[2])
-    problems = " ".join(services.open_problems(exp))
+    problems = " ".join(actions.open_problems(exp))
     assert "2 clips were built from settings that changed since" in problems
     assert "v0 / Model (hubness none → centre)" in problems and "(videos: v2)" in problems
-    plan = services.build_plan(exp)
+    plan = actions.build_plan(exp)
     assert plan == ": 2 stale clips rebuilt, 3 clips of removed videos or controls removed"
     call_command(*build)
     after = clip_files(exp)
@@ -152,7 +152,7 @@ def test_a_changed_setting_is_rebuilt_by_the_workers_and_a_removed_video_s_clips
     assert all(s.built_from["hubness"] == "centre" for s in exp.stimuli.filter(method__kind="model"))
     assert provenance.stale(exp) == []
     check_files(exp, media_root)
-    services.open_experiment(exp)
+    actions.open_experiment(exp)
 
 
 def documented_worker_commands():
@@ -169,7 +169,7 @@ def test_the_documented_worker_commands_log_each_task_s_start_and_end(start_work
 
     commands = list(documented_worker_commands())
     assert len(commands) == 4
-    # The media command as documented (a name of its own beside other test workers), on the test services.
+    # The media command as documented (a name of its own beside other test workers), on the test actions.
     _, command = next(c for c in commands if c[0] == "workers.md" and "-Q media" in c[1])
     args = [*shlex.split(command)[1:], "--concurrency", "1", "-n", f"docs-{time.time_ns()}@%h"]
     video, _ = video_row(media_root, "v", flash_at=2.0)

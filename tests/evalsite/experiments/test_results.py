@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from scipy import stats as sps
 
-from evalsite.experiments import services
+from evalsite.experiments.results import collect_results
 
 pytestmark = pytest.mark.django_db
 
@@ -70,12 +70,12 @@ def test_it_reports_mos_and_tests_over_kept_participants_only(staff, rated):
 
 
 def test_it_tests_the_planned_comparisons_as_the_planner_and_the_stopping_rule_do(staff, rated):
-    everything = services.collect_results(rated, chart=False).comparisons
+    everything = collect_results(rated, chart=False).comparisons
     assert {(c.a, c.b) for c in everything} == {("proposed", "random"), ("random", "proposed")}
     rated.planned_comparisons = "proposed > random"
     rated.save(update_fields=["planned_comparisons"])
     assert rated.comparison_family() == [("proposed", "random")]
-    (planned,) = services.collect_results(rated, chart=False).comparisons
+    (planned,) = collect_results(rated, chart=False).comparisons
     assert (planned.a, planned.b) == ("proposed", "random")
     assert planned.p_holm == planned.p  # one comparison: Holm over the family of one
     assert planned.p_holm < next(c.p_holm for c in everything if c.a == "proposed")

@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from evalsite.experiments import sequential, services, stopping
-from evalsite.experiments.models import Experiment, Look, parse_comparisons
+from evalsite.experiments import actions, results, sequential, stats, stopping
+from evalsite.experiments.comparisons import parse_comparisons
+from evalsite.experiments.models import Experiment, Look
 
 pytestmark = pytest.mark.django_db
 GOOD = {"gold": [1], "trap": [4]}
@@ -29,7 +30,7 @@ def test_it_looks_every_k_kept_participants_and_stops_once_the_comparison_is_dec
     _, look = finished(rate, experiment, {"proposed": [4, 5, 5], "random": [2, 1, 2]})
     assert (look.number, look.kept, look.information) == (1, 2, 0.25)
     row = look.details["comparisons"]["proposed > random"]
-    scores = services.scores_by_method(experiment, stopping.kept_finished(experiment)[0])
+    scores = results.scores_by_method(experiment, stopping.kept_finished(experiment)[0])
     assert scores["proposed"] == [5, 4, 5, 4, 5, 5]
     boundary = sequential.boundaries([0.25], 0.05)[0]
     assert row["boundary"] == pytest.approx(boundary)
@@ -70,7 +71,7 @@ def test_the_precision_rule_stops_when_every_ci_is_narrow_enough(make_experiment
     )  # fmt: skip
     _, look = finished(rate, experiment, {"proposed": [5, 3, 4], "random": [1, 3, 2]})
     assert not look.stop and look.details["half_widths"]["proposed"] == pytest.approx(
-        services.stats.summarize("p", [5, 3, 4]).ci95
+        stats.summarize("p", [5, 3, 4]).ci95
     )
     _, look = finished(rate, experiment, {"proposed": [4, 4, 5], "random": [2, 2, 1]})
     widths = look.details["half_widths"]
@@ -85,7 +86,7 @@ def test_planned_comparisons_name_existing_methods(make_experiment):
     with pytest.raises(ValueError, match="not of the form 'A > B'"):
         parse_comparisons("proposed < random", ["proposed", "random"])
     experiment.planned_comparisons = "proposed > nobody"
-    assert services.open_problems(experiment) == [
+    assert actions.open_problems(experiment) == [
         "planned comparisons: 'proposed > nobody': no method labelled 'nobody'"
     ]
 
@@ -103,7 +104,7 @@ def test_the_results_page_and_export_show_each_look(staff, make_experiment, rate
     looks = exported["stopping"]["looks"]
     assert [look["kept"] for look in looks] == [1, 2]
     assert looks[1]["details"]["comparisons"]["proposed > random"]["p"] == pytest.approx(
-        services.stats.one_sided_p([5, 4, 5] * 2, [1, 2, 1] * 2)[1]
+        stats.one_sided_p([5, 4, 5] * 2, [1, 2, 1] * 2)[1]
     )
     change = staff.get(reverse("admin:experiments_experiment_change", args=[experiment.pk])).content.decode()
     assert "Look 2: 2 kept (information 0.67)" in change

@@ -68,7 +68,8 @@ def test_it_stores_a_rating_sent_once_the_clip_had_time_to_play(client, rater):
 
 
 def test_it_flags_a_fast_rating_for_screening_when_so_configured(client, rater, settings):
-    from evalsite.experiments.services import csv_rows, was_played
+    from evalsite.experiments.exports import csv_rows
+    from evalsite.experiments.results import was_played
 
     settings.RATING_TOO_FAST = "flag"
     first = lasting(rater.current(), 6.4)
@@ -139,7 +140,7 @@ def test_it_refuses_a_played_claim_for_a_clip_whose_media_was_only_asked_with_he
 
 
 def test_it_flags_a_rating_whose_played_claim_came_too_soon_when_so_configured(client, rater, settings):
-    from evalsite.experiments.services import was_played
+    from evalsite.experiments.results import was_played
 
     settings.RATING_TOO_FAST = "flag"
     first = lasting(rater.current(), 6.4)

@@ -247,7 +247,7 @@ def test_it_shows_the_completion_code_once_every_clip_is_rated(client, rater):
 def test_it_gives_each_participant_a_personal_code_beside_the_studys_checkable_in_the_export(
     client, make_study, walk
 ):
-    from evalsite.experiments.services import csv_rows
+    from evalsite.experiments.exports import csv_rows
 
     experiment = make_study(slug="codes")
     codes = []

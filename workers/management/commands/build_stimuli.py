@@ -3,12 +3,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from evalsite.experiments.models import Experiment
-from workers.build import build_mode, describe_mode, start_build, wait_for_build
+from workers.build import build_mode, build_problems, describe_mode, start_build, wait_for_build
 
 
 class Command(BaseCommand):
     help = (
-        "Builds the stimuli of an experiment (id or slug): in this process when no broker is "
+        "Builds the stimuli of a draft experiment (id or slug), refusing as the admin does when it is not "
+        "ready to build: in this process when no broker is "
         "configured (EMBEDDED_TASKS), else on the Celery workers. Finished stimuli are kept."
     )
 
@@ -21,6 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         experiment = find_experiment(options["experiment"])
+        problems = build_problems(experiment)  # the admin's check: refused before anything is built
+        if problems:
+            raise CommandError(f"'{experiment}' cannot be built: " + "; ".join(problems))
         self.stdout.write(f"Building '{experiment}' {describe_mode(experiment.pk)}.")
         start_build(experiment.pk, progress=not options["no_progress"])
         if build_mode() == "workers" and not options["wait"]:

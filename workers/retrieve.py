@@ -15,6 +15,7 @@ from retrieval.hubness import LIBRARY_OPTIONS, apply_option
 from workers import embeddings, search
 from workers.model_cache import get_model
 from workers.models import EmbeddingChunk, EmbeddingRun
+from workers.signals import work_claimed
 from workers.stimuli import TRANSIENT, describe
 from workers.storage import local_file, local_sound
 
@@ -110,6 +111,7 @@ def chunks_of(keys: list, size: int) -> list[list]:
 def embed_chunk(method: Method, chunk: EmbeddingChunk, worker: str = "") -> Path:
     """Embeds one chunk (its cached file is kept when a killed worker's try had finished it)."""
     EmbeddingChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1, worker=worker[:200])
+    work_claimed.send(sender=EmbeddingChunk, pk=chunk.pk)
     library, model = library_of(method), model_for(method)
     start = time.perf_counter()
     items = library_items(library, pks=(chunk.first_pk, chunk.last_pk))

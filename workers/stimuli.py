@@ -29,6 +29,7 @@ from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
 from workers import audio, mux
 from workers.heartbeats import beating
+from workers.signals import work_claimed
 from workers.storage import is_local, local_file
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
     built_from = provenance.as_built(stimulus)  # read before the work, from the same rows
     try:
         with beating(_ours(stimulus_id, attempt)):
+            work_claimed.send(sender=Stimulus, pk=stimulus_id)
             name, fields = _make_file(stimulus)
     except TRANSIENT:
         with contextlib.suppress(Exception):

@@ -189,6 +189,7 @@ def start_worker(transactional_db, purge_broker, tmp_path):
 
 
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -205,8 +206,11 @@ def chromium():
     """Headless Chromium (Debian's package) driven by Playwright, shared by the browser tests."""
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Page actions and `expect` wait for their event up to this long: a guard against a hang, long
+    # enough for a busy machine (Playwright's own defaults, 30 s and 5 s, assume an idle one).
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -220,7 +224,7 @@ def new_page(chromium):
 
     def open_page(**context_options):
         context = chromium.new_context(**context_options)
-        context.set_default_timeout(15000)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 

@@ -287,60 +287,79 @@ def measure(args, env) -> int:
         specs = setup_study(args.clients, args.ratings * args.rounds)
         port = free_port()
         proc = start_gunicorn(env, port, args.workers, args.threads)
-        rate_path = f"/s/{SLUG}/rate/"
-        accepted = {}
-
-        def trivial(client, index, record):
-            for _ in range(args.ratings):
-                record(client.request("GET", "/ping/"))
-
-        def ratings_of_round(round_):
-            def ratings(client, index, record):
-                first = round_ * args.ratings
-                for n, clip in enumerate(client.spec["clips"][first : first + args.ratings], start=first):
-                    rate(client, index, n, clip, record)
-
-            return ratings
-
-        def rate(client, index, n, clip, record):
-            score = score_of(index, n)
-            status, latency = client.request("POST", rate_path, urlencode({"clip": clip, "score": score}))
-            if status == 302:
-                accepted[(client.spec["participant"], clip)] = score
-            record((status, latency))
-
-        def replays(client, index, record):
-            for n, clip in enumerate(client.spec["clips"][:3]):
-                other = score_of(index, n) % 5 + 1
-                record(client.request("POST", rate_path, urlencode({"clip": clip, "score": other})))
-
-        # Rounds alternate, so that a burst of load from elsewhere on the machine hits both alike;
-        # each phase reports its median round.
-        rounds = {"trivial": [], "ratings": []}
-        for round_ in range(args.rounds):
-            rounds["trivial"].append(run_phase(port, specs, args.timeout, trivial))
-            rounds["ratings"].append(run_phase(port, specs, args.timeout, ratings_of_round(round_)))
-        rows = [summary("trivial GET /ping/", rounds["trivial"], {200}),
-                summary("rating POST", rounds["ratings"], {302})]
-        seconds, replayed = run_phase(port, specs, args.timeout, replays)
-        rows.append(summary("replayed rating POST", [(seconds, replayed)], {409}))
-
-        def consents_of_round(round_, same=False):
-            def consent(client, index, record):
-                worker = "bench-twin" if same else f"bench-{round_}-{index}"
-                record(client.request("POST", f"/s/{SLUG}/?PROLIFIC_PID={worker}", "consent=on"))
-
-            return consent
-
-        rows.append(summary("consent POST", [run_phase(port, specs, args.timeout, consents_of_round(r))
-                                             for r in range(args.consents)], {302}))
-        twin = run_phase(port, specs, args.timeout, consents_of_round(0, same=True))
-        rows.append(summary("same worker consent", [twin], {302}))
+        accepted: dict = {}
+        rows = rating_phases(args, port, specs, accepted)
+        rows += [replay_phase(args, port, specs), *consent_phases(args, port, specs)]
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(timeout=30)
+    print_table(args, rows)
+    return check(args, rows, specs, accepted)
 
+
+def rating_phases(args, port, specs, accepted: dict) -> list[dict]:
+    """The trivial and rating rounds, alternating; `accepted` gets every rating answered 302."""
+    rate_path = f"/s/{SLUG}/rate/"
+
+    def trivial(client, index, record):
+        for _ in range(args.ratings):
+            record(client.request("GET", "/ping/"))
+
+    def ratings_of_round(round_):
+        def ratings(client, index, record):
+            first = round_ * args.ratings
+            for n, clip in enumerate(client.spec["clips"][first : first + args.ratings], start=first):
+                rate(client, index, n, clip, record)
+
+        return ratings
+
+    def rate(client, index, n, clip, record):
+        score = score_of(index, n)
+        status, latency = client.request("POST", rate_path, urlencode({"clip": clip, "score": score}))
+        if status == 302:
+            accepted[(client.spec["participant"], clip)] = score
+        record((status, latency))
+
+    # Rounds alternate, so that a burst of load from elsewhere on the machine hits both alike;
+    # each phase reports its median round.
+    rounds: dict[str, list] = {"trivial": [], "ratings": []}
+    for round_ in range(args.rounds):
+        rounds["trivial"].append(run_phase(port, specs, args.timeout, trivial))
+        rounds["ratings"].append(run_phase(port, specs, args.timeout, ratings_of_round(round_)))
+    return [summary("trivial GET /ping/", rounds["trivial"], {200}),
+            summary("rating POST", rounds["ratings"], {302})]
+
+
+def replay_phase(args, port, specs) -> dict:
+    """Each client posts 3 of its rated clips again with another score."""
+
+    def replays(client, index, record):
+        for n, clip in enumerate(client.spec["clips"][:3]):
+            other = score_of(index, n) % 5 + 1
+            record(client.request("POST", f"/s/{SLUG}/rate/", urlencode({"clip": clip, "score": other})))
+
+    return summary("replayed rating POST", [run_phase(port, specs, args.timeout, replays)], {409})
+
+
+def consent_phases(args, port, specs) -> list[dict]:
+    """Rounds of simultaneous consents as new crowd workers, then one as one and the same worker."""
+
+    def consents_of_round(round_, same=False):
+        def consent(client, index, record):
+            worker = "bench-twin" if same else f"bench-{round_}-{index}"
+            record(client.request("POST", f"/s/{SLUG}/?PROLIFIC_PID={worker}", "consent=on"))
+
+        return consent
+
+    rows = [summary("consent POST", [run_phase(port, specs, args.timeout, consents_of_round(r))
+                                     for r in range(args.consents)], {302})]
+    twin = run_phase(port, specs, args.timeout, consents_of_round(0, same=True))
+    rows.append(summary("same worker consent", [twin], {302}))
+    return rows
+
+
+def print_table(args, rows: list[dict]) -> None:
     print(f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
           f"PostgreSQL, {os.cpu_count()} CPUs\n")
     print(f"| {'phase':<22} | {'requests':>8} | {'ok':>6} | {'seconds':>7} | {'ok/s':>7} | "
@@ -354,6 +373,10 @@ def measure(args, env) -> int:
     met = "met" if rows[3]["p99"] < 1000 else "NOT met"
     print(f"consent p99: {rows[3]['p99']:.0f} ms (goal < 1000 ms: {met}); "
           f"load average before the run {LOAD_BEFORE[0]:.1f}, now {os.getloadavg()[0]:.1f}")
+
+
+def check(args, rows: list[dict], specs, accepted: dict) -> int:
+    """0 when every check holds (printed), else 1 with the problems printed."""
     problems = verify(specs, accepted) + verify_enrolment(args)
     if rows[2]["ok"] != rows[2]["requests"]:
         problems.append(f"{rows[2]['requests'] - rows[2]['ok']} replayed ratings were not refused with 409")

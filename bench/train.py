@@ -27,13 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from retrieval.config import default_config  # noqa: E402
+from retrieval.epochs import train_one_epoch  # noqa: E402
 from retrieval.features import normalize_frames  # noqa: E402
 from retrieval.inference import build_net  # noqa: E402
 from retrieval.inputs import TrainSplit, batches, frozen_features, load_batches  # noqa: E402
 from retrieval.losses import CrossModalLoss  # noqa: E402
 from retrieval.presets import get_preset  # noqa: E402
 from retrieval.rows import RowView  # noqa: E402
-from retrieval.train import train_one_epoch  # noqa: E402
 
 WORKERS = (0, 1, 2)
 

@@ -10,7 +10,6 @@ command can be stopped and started again. Results go to `OUT/benchmark.json`, `O
 and `OUT/acc_rank.png` (per-seed ACC_rank by variant).
 """
 
-import csv
 import json
 import math
 import time
@@ -23,7 +22,7 @@ from tqdm import tqdm
 
 from .checkpoint import load_checkpoint
 from .config import VARIANTS, ModelConfig, TrainConfig, default_config
-from .evaluate import VARIANT_NAMES, library_scores, read_library, score_split
+from .evaluate import library_scores, read_library, score_split
 from .hubness import HUBNESS_OPTIONS
 from .inference import RetrievalModel, build_net, resolve_device
 from .inputs import TrainingError, load_train_split
@@ -208,7 +207,7 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
         row = {**scored["none"], **{f"{o}_{k}": scored[o][k] for o in OPTIONS for k in OPTION_KEYS}}
         if library is not None:
             lib = library_scores(model, splits[plan.split], library, HUBNESS_OPTIONS)
-            row.update({f"{_prefix(o)}lib_{k}": lib[o][k] for o in HUBNESS_OPTIONS for k in LIBRARY})
+            row.update({f"{option_prefix(o)}lib_{k}": lib[o][k] for o in HUBNESS_OPTIONS for k in LIBRARY})
             row["lib_class_chance"] = lib["none"]["class_chance"]
             row["library_n"] = lib["none"]["library_n"]
         best = load_checkpoint(path)["best"] or {}
@@ -224,7 +223,7 @@ def run(plan: Plan, device: str = "auto", progress: bool = True, log=print) -> d
     return report
 
 
-def _prefix(option: str) -> str:
+def option_prefix(option: str) -> str:
     return "" if option == "none" else f"{option}_"
 
 
@@ -238,7 +237,7 @@ def per_seed(results: list[dict], variant: str, seeds, key: str, n: int) -> list
 def summarise(results: list[dict], seeds, n: int) -> dict:
     variants = ["random"] + [v for v in VARIANTS if any(r["variant"] == v for r in results)]
     table1 = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in METRICS} for v in variants}
-    options = {o: {v: {k: mean_ci(per_seed(results, v, seeds, f"{_prefix(o)}{k}", n))
+    options = {o: {v: {k: mean_ci(per_seed(results, v, seeds, f"{option_prefix(o)}{k}", n))
                        for k in OPTION_KEYS} for v in variants if v != "random"}
                for o in HUBNESS_OPTIONS}
     hub = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in HUBNESS}
@@ -255,7 +254,7 @@ def summarise(results: list[dict], seeds, n: int) -> dict:
     out: dict = {"table1": table1, "table2": table2, "hubness": hub, "options": options, "paired": paired}
     if "lib_hub_share" in results[0]:
         scored = results[0]["lib_class_chance"] is not None  # None: no class shares a name
-        keys = [f"{_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY
+        keys = [f"{option_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY
                 if scored or k != "class_acc"]
         library: dict = {v: {k: mean_ci(per_seed(results, v, seeds, k, n)) for k in keys}
                          for v in variants if v != "random"}
@@ -265,123 +264,3 @@ def summarise(results: list[dict], seeds, n: int) -> dict:
 
 
 # --- output -------------------------------------------------------------------------------------
-
-
-def _name(variant: str) -> str:
-    return VARIANT_NAMES.get(variant, "Random")
-
-
-def _ci(cell: dict, digits: int = 3) -> str:
-    if math.isnan(cell["ci"]):
-        return f"{cell['mean']:.{digits}f}"
-    return f"{cell['mean']:.{digits}f} ± {cell['ci']:.{digits}f}"
-
-
-def format_report(report: dict) -> str:
-    seeds = report["plan"]["seeds"]
-    split = report["split"]
-    lines = [f"Table 1: retrieval on {report['n']} {split} samples with a sound effect, mean ± 95% CI "
-             f"over {len(seeds)} seeds ({', '.join(map(str, seeds))})",
-             f"{'method':<10} {'ACC_rank':>15} {'R@5':>15} {'R@50':>15} {'R@100':>15}"]
-    for v, row in report["table1"].items():
-        lines.append(f"{_name(v):<10} " + " ".join(f"{_ci(row[k]):>15}" for k in METRICS))
-    lines += ["", f"Table 2: sound-effect detection accuracy over {report['det_n']} {split} samples "
-              "(awareness heads, threshold 0.5)", f"{'method':<10} {'video':>15} {'audio':>15}"]
-    for v, row in report["table2"].items():
-        lines.append(f"{_name(v):<10} " + " ".join(f"{_ci(row[k]):>15}" for k in DETECTION))
-    if not report["table2"]:
-        lines.append("(no variant with awareness heads)")
-    lines += ["", "Paired differences in ACC_rank (same seed): mean ± 95% CI, wins, two-sided paired "
-              "t-test and Wilcoxon signed-rank p",
-              f"{'difference':<24} {'mean ± CI':>17} {'wins':>6} {'t-test p':>9} {'Wilcoxon p':>11}"]
-    for d in report["paired"]:
-        label = f"{_name(d['better'])} - {_name(d['worse'])}"
-        lines.append(f"{label:<24} {_ci(d, 4):>17} {d['wins']:>3}/{d['n']:<2} {d['t_p']:>9.3g} "
-                     f"{d['wilcoxon_p']:>11.3g}")
-    lines += ["", f"Hubness options on the {split} dictionary ({report['n']} sounds; the {split} videos are "
-              f"the query bank of csls and assign): ACC_rank, R@1 (Random {1 / report['n']:.3f}), R@5, "
-              "hub share = share of queries whose top-1 is the most chosen sound, k-skew = skewness of "
-              "the 10-occurrence",
-              f"{'method':<10} {'option':<7} {'ACC_rank':>15} {'R@1':>15} {'R@5':>15} {'hub share':>15} "
-              f"{'k-skew':>15}"]
-    for v in report["hubness"]:
-        for o, by_variant in report["options"].items():
-            c = by_variant[v]
-            scores = " ".join(f"{_ci(c[k]):>15}" for k in ("acc_rank", "r@1", "r@5", "hub_share"))
-            lines.append(f"{_name(v):<10} {o:<7} {scores} {_ci(c['k_skewness'], 2):>15}")
-    if "library" in report:
-        lib = report["library"]
-        scored = lib["chance"] is not None
-        meaning = (f"class@1 = top-1 sound of the video's effect class (chance {lib['chance']:.3f})" if scored
-                   else "class@1 cannot be computed: no library class is named like an effect class")
-        lines += ["", f"Separate sound library ({lib['n']} sounds, {report['plan']['library']}): "
-                  f"the {split} videos with an effect query it; {meaning}",
-                  f"{'method':<10} {'option':<7} {'class@1':>15} {'hub share':>15} {'k-skew':>15} "
-                  f"{'distinct':>10}"]
-        for v, row in lib.items():
-            if v in ("chance", "n"):
-                continue
-            for o in HUBNESS_OPTIONS:
-                p = f"{_prefix(o)}lib_"
-                acc = _ci(row[f"{p}class_acc"]) if scored else "-"
-                lines.append(f"{_name(v):<10} {o:<7} {acc:>15} {_ci(row[f'{p}hub_share']):>15} "
-                             f"{_ci(row[f'{p}k_skewness'], 2):>15} {row[f'{p}distinct_top1']['mean']:>10.1f}")
-    best = [r for r in report["runs"] if r.get("best_epoch") is not None]
-    if best:
-        last = sum(r["best_epoch"] == r["epochs"] for r in best)
-        note = ": still improving at the end, more epochs may help (choose them on valid)" if last else ""
-        lines += ["", f"best validation epoch (the one kept): the last in {last} of {len(best)} runs{note}"]
-    trained = report["seconds"]["train"]
-    if trained:
-        per: dict[str, list[float]] = {}
-        for key, sec in trained.items():
-            per.setdefault(key.split("-seed")[0], []).append(sec)
-        lines += ["", "training time per seed: " + ", ".join(f"{_name(v)} {np.mean(s):.0f} s"
-                                                            for v, s in per.items())]
-    reused = sum(r["reused"] for r in report["runs"])
-    lines.append(f"{len(report['runs'])} runs ({reused} reused from earlier), "
-                 f"{report['seconds']['total']:.0f} s")
-    return "\n".join(lines)
-
-
-def write_outputs(report: dict, out) -> dict:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tag = "" if report["split"] == "test" else f"-{report['split']}"  # valid results never overwrite test
-    paths = {"json": out / f"benchmark{tag}.json", "csv": out / f"runs{tag}.csv",
-             "plot": out / f"acc_rank{tag}.png"}
-    paths["json"].write_text(json.dumps(report, indent=2, default=float))
-    columns = ["variant", "seed", "n", *METRICS, *DETECTION, "det_n", *HUBNESS,
-               "r@1", *(f"{o}_{k}" for o in OPTIONS for k in OPTION_KEYS),
-               *(f"{_prefix(o)}lib_{k}" for o in HUBNESS_OPTIONS for k in LIBRARY),
-               "best_epoch", "epochs", "checkpoint"]
-    with open(paths["csv"], "w", newline="") as fh:
-        writer = csv.DictWriter(fh, columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(report["runs"])
-    plot(report).savefig(paths["plot"], dpi=120)
-    return paths
-
-
-def plot(report: dict):
-    """Per-seed ACC_rank by variant (a line per seed joins its runs), mean ± 95% CI, Random at 0.5."""
-    from matplotlib.figure import Figure
-
-    variants = [v for v in report["table1"] if v != "random"]
-    seeds = report["plan"]["seeds"]
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.add_subplot()
-    values = {v: per_seed(report["runs"], v, seeds, "acc_rank", report["n"]) for v in variants}
-    for i in range(len(seeds)):
-        ax.plot(range(len(variants)), [values[v][i] for v in variants], "o-", color="0.6", lw=0.8,
-                ms=4, alpha=0.8, label="one seed" if i == 0 else None)
-    for x, v in enumerate(variants):
-        cell = report["table1"][v]["acc_rank"]
-        ax.errorbar(x + 0.12, cell["mean"], yerr=0 if math.isnan(cell["ci"]) else cell["ci"], fmt="s",
-                    color="C0", capsize=4, label="mean ± 95% CI" if x == 0 else None)
-    ax.axhline(0.5, color="C3", ls="--", lw=1, label="Random")
-    ax.set_xticks(range(len(variants)), [_name(v) for v in variants])
-    ax.set_ylabel("ACC_rank")
-    ax.set_title(f"ACC_rank per seed, {report['split']} split, N = {report['n']}")
-    ax.legend(loc="lower right", fontsize=8)
-    return fig

@@ -1,5 +1,5 @@
-"""Training of the three variants (docs/retrieval.md, method details): a setup, `train_one_epoch`
-returning a dict of metrics, one JSON line per epoch, a checkpoint after each epoch, and resumption
+"""Training runs of the three variants (docs/retrieval.md, method details): a setup, the epochs
+of `retrieval.epochs`, one JSON line per epoch, a checkpoint after each epoch, and resumption
 from it. Its input (splits, batches, the loader) is `retrieval.inputs`.
 """
 
@@ -8,31 +8,20 @@ import copy
 import json
 import os
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
-from tqdm import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import VARIANTS, TrainConfig, default_config
+from .epochs import pretrain_one_epoch, recompute_batchnorm, split_metrics, train_one_epoch
 from .inference import build_net, checkpoint_state, resolve_device
-from .inputs import (
-    TrainingError,
-    TrainSplit,
-    batches,
-    in_order,
-    load_batches,
-    load_train_split,
-    mixed_batches,
-    timed,
-    video_input,
-)
-from .losses import CrossModalLoss, margin_at
-from .metrics import detection_accuracy, gt_ranks, retrieval_scores
+from .inputs import TrainingError, TrainSplit, load_train_split
+from .losses import CrossModalLoss
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
 
 # Keys of an epoch record that measure time (seconds): they differ between two runs that
@@ -76,134 +65,6 @@ def config_from_args(args) -> TrainConfig:
         reduction=args.reduction,
         video_weights=str(args.video_weights) if args.video_weights else None,
     )
-
-
-def recompute_batchnorm(net, split: TrainSplit, batch_size: int, device, workers: int = 0) -> None:
-    """Set BatchNorm running statistics to the current weights' statistics over the training split.
-
-    With a few batches per epoch, running averages (momentum 0.1) lag far behind the weights; in
-    eval mode that squashes the standardised embeddings into one point and validation ranks
-    collapse to exactly Random. One forward pass without gradients fixes them ("precise BN").
-    """
-    frozen = set(net.video.frozen.modules())
-    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    norms = [m for m in norms if m not in frozen]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over this pass
-    net.train()
-    with torch.no_grad():
-        for video, spec, _ in load_batches(split, in_order(len(split), batch_size, 2), device, workers):
-            net(video_input(net, split, video), spec)
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-
-
-# --- evaluation --------------------------------------------------------------------------------
-
-
-def embed_split(net, split: TrainSplit, device, batch: int = 32, workers: int = 0) -> dict:
-    net.eval()
-    out: dict[str, list] = {"video": [], "audio": [], "p_video": [], "p_audio": []}
-    with torch.inference_mode():
-        for video, spec, _ in load_batches(split, in_order(len(split), batch), device, workers):
-            res = net(video_input(net, split, video), spec)
-            for key in out:
-                if key in res:
-                    out[key].append(res[key].float().cpu().numpy())
-    return {k: np.concatenate(v) for k, v in out.items() if v}
-
-
-def split_metrics(net, split: TrainSplit, device, workers: int = 0) -> dict:
-    """Retrieval among the samples with a sound effect (as the paper tests), detection over all."""
-    emb = embed_split(net, split, device, workers=workers)
-    with_se = split.has_se.astype(bool)
-    if with_se.sum() < 2:
-        raise TrainingError("a split needs at least 2 samples with a sound effect to rank retrieval")
-    ranks = gt_ranks(emb["video"][with_se], emb["audio"][with_se])
-    metrics = retrieval_scores(ranks, int(with_se.sum()))
-    if "p_video" in emb:
-        metrics["det_video"] = detection_accuracy(emb["p_video"], split.has_se)
-        metrics["det_audio"] = detection_accuracy(emb["p_audio"], split.has_se)
-    return metrics
-
-
-# --- one epoch ---------------------------------------------------------------------------------
-
-
-def _check_finite(loss: torch.Tensor, stage: str, epoch: int, step: int, parts: dict) -> None:
-    if not torch.isfinite(loss):
-        detail = ", ".join(f"{k}={float(torch.as_tensor(v).detach()):.4g}" for k, v in parts.items())
-        raise TrainingError(
-            f"non-finite loss in {stage} epoch {epoch + 1}, batch {step + 1} ({detail}); "
-            "the checkpoint of the last finished epoch is kept. Try a lower learning rate or "
-            "--reduction mean."
-        )
-
-
-def pretrain_one_epoch(model, net, split, optimizer, config, epoch, device, rank=0, world=1, progress=True,
-                       workers=0):
-    """Audio encoder and its awareness head alone, on sound-effect detection (BCE)."""
-    net.train()
-    rng = np.random.default_rng([config.seed, 1, epoch])
-    total, correct, count = 0.0, 0, 0
-    clock = {"data_s": 0.0, "step_s": 0.0}
-    index_batches = batches(len(split), config.batch_size, rng, rank, world)
-    loaded = timed(load_batches(split, index_batches, device, workers, video=False), clock)
-    for step, (_, spec, labels) in enumerate(tqdm(loaded, total=len(index_batches), desc=f"{config.variant} "
-                                                  f"audio pre-training {epoch + 1}/{config.pretrain_epochs}",
-                                                  unit="batch", disable=not progress, leave=False)):
-        start = time.perf_counter()
-        p_audio = model(None, spec)["p_audio"]
-        loss = F.binary_cross_entropy(p_audio, labels, reduction=config.reduction)
-        _check_finite(loss, "pre-training", epoch, step, {"bce": loss})
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += float(loss.detach())  # waits for the device: the step's time is complete
-        correct += int(((p_audio >= 0.5) == labels.bool()).sum())
-        count += len(labels)
-        clock["step_s"] += time.perf_counter() - start
-    return {"loss": total, "train_det_audio": correct / max(count, 1), "steps": len(index_batches),
-            **_rounded(clock)}
-
-
-def train_one_epoch(model, net, split, optimizer, criterion, config, epoch, device, rank=0, world=1,
-                    progress=True, workers=0):
-    net.train()
-    margin = margin_at(epoch, config.epochs, config.delta0, config.delta_max)
-    rng = np.random.default_rng([config.seed, 2, epoch])
-    sums: dict[str, float] = {"loss": 0.0}
-    stats: dict[str, float] = {}
-    if config.no_se_share is None:
-        index_batches = batches(len(split), config.batch_size, rng, rank, world)
-    else:
-        index_batches = mixed_batches(split.has_se, config.batch_size, config.no_se_share, rng, rank, world)
-    clock = {"data_s": 0.0, "step_s": 0.0}
-    loaded = timed(load_batches(split, index_batches, device, workers), clock)
-    label = f"{config.variant} epoch {epoch + 1}/{config.epochs}"
-    shown = tqdm(loaded, total=len(index_batches), desc=label, unit="batch", disable=not progress,
-                 leave=False)
-    for step, (video, spec, labels) in enumerate(shown):
-        start = time.perf_counter()
-        out = model(video_input(net, split, video), spec)
-        loss, parts = criterion(out, labels, margin, stats)
-        _check_finite(loss, "joint", epoch, step, {"loss": loss, **parts})
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        sums["loss"] += float(loss.detach())  # waits for the device: the step's time is complete
-        for key, value in parts.items():
-            sums[key] = sums.get(key, 0.0) + float(value)
-        clock["step_s"] += time.perf_counter() - start
-    anchors = max(stats.get("anchors", 0), 1)
-    return {**sums, "margin": margin, "no_negative_frac": stats.get("no_negative", 0) / anchors,
-            "steps": len(index_batches), **_rounded(clock)}
-
-
-def _rounded(clock: dict) -> dict:
-    return {k: round(v, 4) for k, v in clock.items()}
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -274,77 +135,119 @@ def fit(config: TrainConfig, train: TrainSplit, valid: TrainSplit, out: Path, ne
     out = Path(out)
     rank, world = _distributed()
     device = _device_for(device, world)
-    preset = get_preset(config.preset)
-    if state is None:
-        state = resume_state(out, config, resume, log)
+    state = resume_state(out, config, resume, log) if state is None else state
     if state is not None:
         config = replace(config, epochs=max(config.epochs, TrainConfig.from_dict(state["config"]).epochs))
-    if net is None:
-        net = build_net(config, preset, config.video_weights)
+    net = _resumed_net(net, config, state).to(device)
+    if config.variant == "triplet1":
+        train = train.subset(train.has_se)  # only samples with a sound effect
+    run = _Run(config, net, _wrap(net, device, world), train, valid, out, state, device, rank, world,
+               workers, progress and rank == 0, log, on_epoch)
+    if config.uses_awareness and run.ckpt["pretrain_epoch"] < config.pretrain_epochs:
+        run.pretrain()
+    run.joint()
+    if world > 1:
+        dist.barrier()
+    return {"out": str(out), "variant": config.variant, "epochs": run.ckpt["epoch"], "best": run.ckpt["best"],
+            "config": config.to_dict()}
+
+
+def _resumed_net(net, config: TrainConfig, state: dict | None):
+    net = build_net(config, get_preset(config.preset), config.video_weights) if net is None else net
     if state is not None:
         net.load_state_dict(state["model"])  # the frozen trunk and the best weights so far
         net.load_state_dict(state["resume"]["model"], strict=False)
-    net.to(device)
-    if config.variant == "triplet1":
-        train = train.subset(train.has_se)  # only samples with a sound effect
-    model = _wrap(net, device, world)
-    log_path = out.with_name(out.name + ".log.jsonl")
-    if state is None and rank == 0:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("")
-    ckpt = state or checkpoint_state(net, config, preset, pretrain_epoch=0)
-    ckpt["config"] = config.to_dict()
-    generator = torch.Generator().manual_seed(config.seed)
-    if state is not None:
-        generator.set_state(state["resume"]["generator"])
-    criterion = CrossModalLoss(config.lambda1, config.lambda2, config.negative, config.reduction, generator)
-    best_weights = copy.deepcopy(ckpt["model"])
+    return net
 
-    def finish_epoch(stage, epoch, optimizer, record, started):
-        record.update(stage=stage, epoch=epoch + 1, time=round(time.time() - started, 2))
-        if rank != 0:
-            return
-        with open(log_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        ckpt["history"].append(record)
-        ckpt["model"] = best_weights if ckpt["best"] else net.state_dict()
-        ckpt["resume"] = {"model": net.trainable_state_dict(), "optimizer": optimizer.state_dict(),
-                          "stage": stage, "generator": generator.get_state()}
-        save_checkpoint(out, ckpt)
-        if on_epoch is not None:
-            on_epoch(record)
 
-    if config.uses_awareness and ckpt["pretrain_epoch"] < config.pretrain_epochs:
-        optimizer = _optimizer(net, "pretrain", config.lr, state)
-        for epoch in range(ckpt["pretrain_epoch"], config.pretrain_epochs):
+@dataclass
+class _Run:
+    """One call of `fit`: its net and data, and the checkpoint (`ckpt`) written after every epoch
+    with the best weights so far and what resuming needs (trainable weights, optimizer, stage,
+    the generator of the negatives)."""
+
+    config: TrainConfig
+    net: Any
+    model: Any  # the net, wrapped for distributed training
+    train: TrainSplit
+    valid: TrainSplit
+    out: Path
+    state: dict | None  # the resume state read from `out`
+    device: torch.device
+    rank: int
+    world: int
+    workers: int
+    progress: bool
+    log: Callable
+    on_epoch: Callable | None
+
+    def __post_init__(self):
+        self.log_path = self.out.with_name(self.out.name + ".log.jsonl")
+        if self.state is None and self.rank == 0:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.log_path.write_text("")
+        preset = get_preset(self.config.preset)
+        self.ckpt = self.state or checkpoint_state(self.net, self.config, preset, pretrain_epoch=0)
+        self.ckpt["config"] = self.config.to_dict()
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        if self.state is not None:
+            self.generator.set_state(self.state["resume"]["generator"])
+        self.best_weights = copy.deepcopy(self.ckpt["model"])
+
+    def pretrain(self) -> None:
+        config = self.config
+        optimizer = _optimizer(self.net, "pretrain", config.lr, self.state)
+        for epoch in range(self.ckpt["pretrain_epoch"], config.pretrain_epochs):
             started = time.time()
-            record = pretrain_one_epoch(model, net, train, optimizer, config, epoch, device, rank, world,
-                                        progress and rank == 0, workers)
-            ckpt["pretrain_epoch"] = epoch + 1
-            record["bn_s"] = _seconds(recompute_batchnorm, net, train, config.batch_size, device, workers)
-            finish_epoch("pretrain", epoch, optimizer, record, started)
-            log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
+            record = pretrain_one_epoch(self.model, self.net, self.train, optimizer, config, epoch,
+                                        self.device, self.rank, self.world, self.progress, self.workers)
+            self.ckpt["pretrain_epoch"] = epoch + 1
+            self.finish_epoch("pretrain", epoch, optimizer, record, started)
+            self.log(f"audio pre-training {epoch + 1}/{config.pretrain_epochs}: {_short(record)}")
 
-    optimizer = _optimizer(net, "joint", config.lr, state)
-    for epoch in range(ckpt["epoch"], config.epochs):
-        started = time.time()
-        record = train_one_epoch(model, net, train, optimizer, criterion, config, epoch, device, rank, world,
-                                 progress and rank == 0, workers)
-        record["bn_s"] = _seconds(recompute_batchnorm, net, train, config.batch_size, device, workers)
-        valid_started = time.perf_counter()
-        valid_metrics = split_metrics(net, valid, device, workers) if rank == 0 else {}
-        record["valid_s"] = round(time.perf_counter() - valid_started, 4)
-        record.update({f"valid_{k}": v for k, v in valid_metrics.items() if k != "n"})
-        ckpt["epoch"] = epoch + 1
-        if rank == 0 and (ckpt["best"] is None or valid_metrics["acc_rank"] > ckpt["best"]["acc_rank"]):
-            ckpt["best"] = {"epoch": epoch + 1, **valid_metrics}
-            best_weights = copy.deepcopy(net.state_dict())
-        finish_epoch("joint", epoch, optimizer, record, started)
-        log(f"epoch {epoch + 1}/{config.epochs}: {_short(record)}")
-    if world > 1:
-        dist.barrier()
-    return {"out": str(out), "variant": config.variant, "epochs": ckpt["epoch"], "best": ckpt["best"],
-            "config": config.to_dict()}
+    def joint(self) -> None:
+        config = self.config
+        criterion = CrossModalLoss(config.lambda1, config.lambda2, config.negative, config.reduction,
+                                   self.generator)
+        optimizer = _optimizer(self.net, "joint", config.lr, self.state)
+        for epoch in range(self.ckpt["epoch"], config.epochs):
+            started = time.time()
+            record = train_one_epoch(self.model, self.net, self.train, optimizer, criterion, config, epoch,
+                                     self.device, self.rank, self.world, self.progress, self.workers)
+            self.ckpt["epoch"] = epoch + 1
+            self.finish_epoch("joint", epoch, optimizer, record, started)
+            self.log(f"epoch {epoch + 1}/{config.epochs}: {_short(record)}")
+
+    def validate(self, epoch: int, record: dict) -> None:
+        """Scores the valid split into `record`; the best epoch so far keeps its weights."""
+        started = time.perf_counter()
+        metrics = split_metrics(self.net, self.valid, self.device, self.workers) if self.rank == 0 else {}
+        record["valid_s"] = round(time.perf_counter() - started, 4)
+        record.update({f"valid_{k}": v for k, v in metrics.items() if k != "n"})
+        best = self.ckpt["best"]
+        if self.rank == 0 and (best is None or metrics["acc_rank"] > best["acc_rank"]):
+            self.ckpt["best"] = {"epoch": epoch + 1, **metrics}
+            self.best_weights = copy.deepcopy(self.net.state_dict())
+
+    def finish_epoch(self, stage: str, epoch: int, optimizer, record: dict, started: float) -> None:
+        """Batch-norm statistics recomputed, the joint stage validated, then (on rank 0) the epoch's
+        JSON line, the checkpoint and `on_epoch`."""
+        record["bn_s"] = _seconds(recompute_batchnorm, self.net, self.train, self.config.batch_size,
+                                  self.device, self.workers)
+        if stage == "joint":
+            self.validate(epoch, record)
+        record.update(stage=stage, epoch=epoch + 1, time=round(time.time() - started, 2))
+        if self.rank != 0:
+            return
+        with open(self.log_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        self.ckpt["history"].append(record)
+        self.ckpt["model"] = self.best_weights if self.ckpt["best"] else self.net.state_dict()
+        self.ckpt["resume"] = {"model": self.net.trainable_state_dict(), "optimizer": optimizer.state_dict(),
+                               "stage": stage, "generator": self.generator.get_state()}
+        save_checkpoint(self.out, self.ckpt)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
 
 
 def _seconds(fn, *args) -> float:

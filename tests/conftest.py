@@ -86,7 +86,9 @@ def worker_env(extra: dict | None = None) -> dict:
 class WorkerProcess:
     """A real `celery -A evalsite worker` process, started for a test and stopped after it."""
 
-    def __init__(self, queues: str, env: dict, log: Path, concurrency: int = 1, args: list | None = None):
+    def __init__(self, queues: str, env: dict, log: Path, concurrency: int = 1, args: list | None = None,
+                 include: str | None = None):
+        """`include`: a module the worker imports at start (`celery worker --include`)."""
         self.log = log
         self._out = open(log, "ab")
         cmd = [sys.executable, "-m", "celery", *args] if args else [
@@ -108,6 +110,7 @@ class WorkerProcess:
             "--without-mingle",
             "-n",
             f"test-{os.getpid()}-{time.time_ns()}@%h",
+            *(["--include", include] if include else []),
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             cmd,
@@ -118,15 +121,14 @@ class WorkerProcess:
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+    def wait_ready(self):
+        """Returns once the worker logs "ready."; fails at once if it exits first. A slow start (a
+        busy machine) only waits longer: the suite's per-test timeout guards against a hang."""
+        while b"ready." not in self.log.read_bytes():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited early:\n{self.log.read_text()[-4000:]}")
-            if b"ready." in self.log.read_bytes():
-                return self
             time.sleep(0.2)
-        raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log.read_text()[-4000:]}")
+        return self
 
     def kill(self, sig=signal.SIGKILL):
         # The whole process group: the prefork children must die with the parent.
@@ -174,10 +176,10 @@ def start_worker(transactional_db, purge_broker, tmp_path):
     """Starts real worker processes: `start_worker("gpu,media")` returns a ready WorkerProcess."""
     workers = []
 
-    def start(queues="default,gpu,media", concurrency=1, env=None, wait=True, args=None):
+    def start(queues="default,gpu,media", concurrency=1, env=None, wait=True, args=None, include=None):
         """`args`: the whole command line after `celery` instead of the suite's own."""
         log = tmp_path / f"worker-{len(workers)}.log"
-        worker = WorkerProcess(queues, worker_env(env), log, concurrency, args)
+        worker = WorkerProcess(queues, worker_env(env), log, concurrency, args, include)
         workers.append(worker)
         return worker.wait_ready() if wait else worker
 
@@ -187,6 +189,7 @@ def start_worker(transactional_db, purge_broker, tmp_path):
 
 
 CHROMIUM = "/usr/bin/chromium"
+BROWSER_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -203,8 +206,11 @@ def chromium():
     """Headless Chromium (Debian's package) driven by Playwright, shared by the browser tests."""
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Page actions and `expect` wait for their event up to this long: a guard against a hang, long
+    # enough for a busy machine (Playwright's own defaults, 30 s and 5 s, assume an idle one).
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -218,7 +224,7 @@ def new_page(chromium):
 
     def open_page(**context_options):
         context = chromium.new_context(**context_options)
-        context.set_default_timeout(15000)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()
 

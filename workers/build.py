@@ -15,6 +15,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from django.db.models import Count, Q
 
 from evalsite.experiments import provenance
 from evalsite.experiments.models import Experiment, Method, Stimulus
-from workers import liveness, recovery, stimuli
+from workers import liveness, recovery, stimuli, storage
 
 Role, Status = Stimulus.Role, Stimulus.Status
 CONTROLS = "controls"
@@ -145,12 +146,8 @@ def run_build(experiment_id: int, progress: bool = True) -> dict:
         prepare(experiment)
     model_methods, todo = work_list(experiment)
     for method in Method.objects.filter(pk__in=model_methods).select_related("trained_model"):
-        try:
-            todo += retrieve.retrieve(method, progress=progress)
-        except stimuli.TRANSIENT:
-            raise
-        except Exception as exc:
-            retrieve.fail_pending(method, exc)
+        ready = retrieve.failing_method(method, "retrieval", partial(retrieve.retrieve, method, progress))
+        todo += ready or []
     for stimulus_id in tqdm(todo, desc="build stimuli", unit="clip", disable=not progress):
         stimuli.build_stimulus(stimulus_id)
     return build_progress(experiment)
@@ -169,7 +166,7 @@ def prepare(experiment: Experiment) -> None:
     sync_controls(experiment, redraw=draft)
     if draft:
         redo([s.pk for s, _ in provenance.stale(experiment)] + provenance.stale_retrievals(experiment))
-    stimuli.sweep_temp_files()
+    storage.sweep_temp_files()
     experiment.stimuli.filter(status__in=[Status.RUNNING, Status.FAILED]).update(
         status=Status.PENDING, error=""
     )

@@ -1,11 +1,7 @@
 """The gpu-queue work: embed a sound library with a model, embed videos, pick the top-1 sound."""
 
-import hashlib
 import logging
-import os
-import shutil
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +15,9 @@ from retrieval.hubness import LIBRARY_OPTIONS, apply_option
 from workers import embeddings, search
 from workers.model_cache import get_model
 from workers.models import EmbeddingChunk, EmbeddingRun
-from workers.stimuli import describe, is_local, local_file
+from workers.signals import work_claimed
+from workers.stimuli import TRANSIENT, describe
+from workers.storage import local_file, local_sound
 
 log = logging.getLogger(__name__)
 VIDEO_BATCH = 16  # videos decoded and embedded at a time
@@ -57,25 +55,6 @@ def library_items(library, resolve: bool = True,
             sha = file_sha256(path)
         items.append(embeddings.SoundItem(pk, path, sha))
     return items
-
-
-def local_sound(storage, name: str, sha256: str) -> Path:
-    """The sound's file on this machine: itself on a local or shared disk; from a remote storage
-    (no paths), a copy kept under EMBEDDINGS_DIR/sounds, named by content (or name) hash."""
-    if is_local(storage):
-        return Path(storage.path(name))
-    key = sha256 or hashlib.sha256(name.encode()).hexdigest()
-    target = settings.EMBEDDINGS_DIR / "sounds" / f"{key}{Path(name).suffix}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".tmp-{uuid.uuid4().hex}")
-        try:
-            with storage.open(name, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return target
 
 
 def library_of(method: Method):
@@ -132,6 +111,7 @@ def chunks_of(keys: list, size: int) -> list[list]:
 def embed_chunk(method: Method, chunk: EmbeddingChunk, worker: str = "") -> Path:
     """Embeds one chunk (its cached file is kept when a killed worker's try had finished it)."""
     EmbeddingChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1, worker=worker[:200])
+    work_claimed.send(sender=EmbeddingChunk, pk=chunk.pk)
     library, model = library_of(method), model_for(method)
     start = time.perf_counter()
     items = library_items(library, pks=(chunk.first_pk, chunk.last_pk))
@@ -172,6 +152,20 @@ def fail_pending(method: Method, exc: BaseException | str) -> int:
     """A problem of the method itself (checkpoint, library) fails all its pending stimuli."""
     message = f"{method.label}: {exc}"
     return pending(method).update(status=Stimulus.Status.FAILED, error=message[:4000])
+
+
+def failing_method(method: Method, what: str, work):
+    """work()'s result, or None once an error that no retry mends (a bad checkpoint or library)
+    has failed the method's pending stimuli: it fails this method, not the build. Transient
+    errors (workers.stimuli.TRANSIENT) propagate, for the task to retry."""
+    try:
+        return work()
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        log.exception("method %s: %s failed", method.pk, what)
+        fail_pending(method, exc)
+        return None
 
 
 def retrieve(method: Method, progress: bool = False) -> list[int]:

@@ -9,9 +9,7 @@ deletes the file it wrote instead of recording it. So a stimulus ends with exact
 import contextlib
 import logging
 import random
-import shutil
 import tempfile
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +18,7 @@ import numpy as np
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import default_storage
 from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,6 +29,8 @@ from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
 from workers import audio, mux
 from workers.heartbeats import beating
+from workers.signals import work_claimed
+from workers.storage import is_local, local_file
 
 log = logging.getLogger(__name__)
 Status = Stimulus.Status
@@ -101,6 +101,7 @@ def build_stimulus(stimulus_id: int, reclaim: bool = False) -> str:
     built_from = provenance.as_built(stimulus)  # read before the work, from the same rows
     try:
         with beating(_ours(stimulus_id, attempt)):
+            work_claimed.send(sender=Stimulus, pk=stimulus_id)
             name, fields = _make_file(stimulus)
     except TRANSIENT:
         with contextlib.suppress(Exception):
@@ -184,44 +185,6 @@ def check_built(path: Path) -> None:
             raise MediaError("the built clip lacks its picture or its sound")
     except MediaError as exc:
         raise MediaError(f"{exc}; is the stored video damaged?") from None
-
-
-def sweep_temp_files() -> int:
-    """Deletes temporary files that killed workers left in the local stimuli folder; only those
-    older than the hard time limit, which no live task can still be writing."""
-    if not is_local(default_storage):
-        return 0
-    folder = Path(default_storage.path("stimuli"))
-    cutoff = time.time() - settings.CELERY_TASK_TIME_LIMIT
-    removed = 0
-    for path in folder.glob(".tmp-*") if folder.is_dir() else []:
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-    return removed
-
-
-def is_local(storage) -> bool:
-    # Only a FileSystemStorage's path() is a file this process can open; others (S3, memory)
-    # either have no path() or a path that names nothing on this disk.
-    return isinstance(storage, FileSystemStorage)
-
-
-@contextlib.contextmanager
-def local_file(field_file):
-    """A local path for a stored file: the file itself on a local disk, else a temporary copy."""
-    if not field_file:
-        raise ValueError("no file")
-    if is_local(field_file.storage):
-        yield Path(field_file.path)
-        return
-    suffix = Path(field_file.name).suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with field_file.open("rb") as src:
-            shutil.copyfileobj(src, tmp)
-        tmp.flush()
-        yield Path(tmp.name)
 
 
 # --- soundtracks ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Celery tasks: thin wrappers over workers.retrieve and workers.stimuli, passing primary keys.
 
 Names decide the queue (settings.CELERY_TASK_ROUTES): workers.gpu.* need a model and go to GPU
-machines, workers.media.* need ffmpeg only. The gpu code (torch) is imported inside the gpu tasks,
-so that the web process, which imports this module to send tasks, never loads torch.
+machines, workers.media.* need ffmpeg only. The gpu code (torch) is reached through `gpu()`, which
+imports it on first use, so that the web process, which imports this module to send tasks, never
+loads torch.
 """
 
 import logging
@@ -42,11 +43,17 @@ class StimulusTask(BuildTask):
 
 class MethodTask(BuildTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        from workers import retrieve as gpu
-
         method = Method.objects.filter(pk=args[0] if args else kwargs["method_id"]).first()
         if method is not None:
-            gpu.fail_pending(method, f"gave up after {self.request.retries} retries: {exc}")
+            gpu().fail_pending(method, f"gave up after {self.request.retries} retries: {exc}")
+
+
+def gpu():
+    """workers.retrieve, imported on first use: it loads torch, which the web process (it imports
+    this module to send tasks) must never load."""
+    from workers import retrieve as gpu_work
+
+    return gpu_work
 
 
 def logged(what: str, work, failure=lambda result: None):
@@ -89,28 +96,25 @@ def on_behalf(task):
 
 def _embed_library(method_id: int):
     """The number of sounds embedded, or the chord that embeds the library's missing chunks."""
-    from workers import retrieve as gpu
-
     method = find_method(method_id)
-    if method is None:
+    if method is None or not gpu().pending(method).exists():
         return 0
-    if not gpu.pending(method).exists():
+    result = gpu().failing_method(method, "embedding the library", lambda: _embedding(method))
+    if result is None:
         return 0
-    try:
-        run = gpu.plan_embedding(method)
-        pending_chunks = run.chunks.filter(done_at__isnull=True) if run is not None else None
-        todo = list(pending_chunks.values_list("pk", flat=True)) if pending_chunks is not None else []
-        if run is not None and todo:
-            return chunk_chord(method_id, run.pk, todo)
-        count = len(gpu.library_embeddings(method).ids)  # cached, small, or all chunks done
-    except stimuli.TRANSIENT:
-        raise
-    except Exception as exc:  # a bad checkpoint or library fails this method, not the build
-        log.exception("method %s: embedding the library failed", method_id)
-        gpu.fail_pending(method, exc)
-        return 0
-    dispatch_method(method_id, retrieve)
-    return count
+    if isinstance(result, int):
+        dispatch_method(method_id, retrieve)
+    return result
+
+
+def _embedding(method: Method):
+    """A chunked run's chord while chunks remain; else the library's size, embedded now (small)
+    or read (cached, or every chunk done)."""
+    run = gpu().plan_embedding(method)
+    todo = list(run.chunks.filter(done_at__isnull=True).values_list("pk", flat=True)) if run else []
+    if run is not None and todo:
+        return chunk_chord(method.pk, run.pk, todo)
+    return len(gpu().library_embeddings(method).ids)
 
 
 def chunk_chord(method_id: int, run_id: int, chunk_ids: list[int]):
@@ -133,14 +137,13 @@ def embed_chunk(self, method_id: int, chunk_id: int) -> int:
 
 
 def _embed_chunk(method_id: int, chunk_id: int, worker: str) -> int:
-    from workers import retrieve as gpu
     from workers.models import EmbeddingChunk
 
     method = find_method(method_id)
     chunk = EmbeddingChunk.objects.filter(pk=chunk_id).first()
     if method is None or chunk is None:  # deleted meanwhile: nothing to do
         return 0
-    gpu.embed_chunk(method, chunk, worker)
+    gpu().embed_chunk(method, chunk, worker)
     return chunk.sounds
 
 
@@ -153,14 +156,13 @@ def assemble_library(self, method_id: int, run_id: int) -> int:
 
 
 def _assemble_library(method_id: int, run_id: int) -> int:
-    from workers import retrieve as gpu
     from workers.models import EmbeddingRun
 
     method = find_method(method_id)
     run = EmbeddingRun.objects.filter(pk=run_id).first()
     if method is None or run is None:
         return 0
-    library = failing_method(method, "assembling the library", lambda: gpu.assemble_run(method, run))
+    library = gpu().failing_method(method, "assembling the library", lambda: gpu().assemble_run(method, run))
     if library is None:
         return 0
     dispatch_method(method_id, retrieve)
@@ -175,12 +177,10 @@ def retrieve(self, method_id: int) -> int:
 
 
 def _retrieve(method_id: int) -> int:
-    from workers import retrieve as gpu
-
     method = find_method(method_id)
     if method is None:
         return 0
-    ready = failing_method(method, "retrieval", lambda: gpu.retrieve(method))
+    ready = gpu().failing_method(method, "retrieval", lambda: gpu().retrieve(method))
     if ready is None:
         return 0
     dispatch_mux(ready)
@@ -199,21 +199,6 @@ def mux_stimulus(self, stimulus_id: int) -> str:
 
 def stimulus_error(stimulus_id: int) -> str:
     return Stimulus.objects.filter(pk=stimulus_id).values_list("error", flat=True).first() or "failed"
-
-
-def failing_method(method: Method, what: str, work):
-    """work()'s result, or None once an error that no retry mends (a bad checkpoint or library)
-    has failed the method's pending stimuli: it fails this method, not the build."""
-    from workers import retrieve as gpu
-
-    try:
-        return work()
-    except stimuli.TRANSIENT:
-        raise
-    except Exception as exc:
-        log.exception("method %s: %s failed", method.pk, what)
-        gpu.fail_pending(method, exc)
-        return None
 
 
 def find_method(method_id: int) -> Method | None:

@@ -3,9 +3,11 @@
 import csv
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import DatasetError
 
@@ -47,7 +49,7 @@ def read_manifest(dataset_dir, check_files: bool = True) -> list[ManifestRow]:
 
 
 def _parse_row(path: Path, root: Path, line: int, raw: dict, check_files: bool) -> ManifestRow:
-    def fail(field, why):
+    def fail(field: str, why: str) -> NoReturn:
         raise DatasetError(f"{path}, row {line}: {field} {why} (got {raw.get(field)!r})")
 
     if None in raw or any(raw[c] is None for c in COLUMNS):
@@ -61,27 +63,35 @@ def _parse_row(path: Path, root: Path, line: int, raw: dict, check_files: bool) 
     has_se = raw["has_se"].strip().lower()
     if has_se not in _TRUE | _FALSE:
         fail("has_se", "must be 0 or 1")
-    onset = None
-    if raw["se_onset"].strip():
-        try:
-            onset = float(raw["se_onset"])
-        except ValueError:
-            onset = math.nan  # reported below
-            fail("se_onset", "is not a number")
-        if not math.isfinite(onset) or onset < 0:
-            fail("se_onset", "must be a finite number of seconds >= 0")
-    media = {}
-    for field in ("video", "audio"):
-        rel = raw[field].strip()
-        if not rel:
-            fail(field, "is empty")
-        media[field] = (root / rel).resolve()
-        if check_files and not media[field].is_file():
-            fail(field, f"names a file that does not exist ({media[field]})")
+    onset = _onset(raw["se_onset"], fail)
+    video = _media(root, raw["video"], check_files, partial(fail, "video"))
+    audio = _media(root, raw["audio"], check_files, partial(fail, "audio"))
     return ManifestRow(
-        clip_id=clip_id, split=split, video=media["video"], audio=media["audio"], has_se=has_se in _TRUE,
+        clip_id=clip_id, split=split, video=video, audio=audio, has_se=has_se in _TRUE,
         source=raw["source"].strip(), se_onset=onset, se_class=raw["se_class"].strip(),
     )
+
+
+def _onset(text: str, fail: Callable[[str, str], NoReturn]) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        onset = float(text)
+    except ValueError:
+        fail("se_onset", "is not a number")
+    if not math.isfinite(onset) or onset < 0:
+        fail("se_onset", "must be a finite number of seconds >= 0")
+    return onset
+
+
+def _media(root: Path, text: str, check_files: bool, fail: Callable[[str], NoReturn]) -> Path:
+    rel = text.strip()
+    if not rel:
+        fail("is empty")
+    path = (root / rel).resolve()
+    if check_files and not path.is_file():
+        fail(f"names a file that does not exist ({path})")
+    return path
 
 
 def _check_unique(path: Path, rows: list[ManifestRow]) -> None:

@@ -37,20 +37,11 @@ def _runs(out):
         return list(csv.DictReader(fh))
 
 
-def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
-    out = tmp_path / "bench"
-    printed = _bench(dataset, out)
-    report = json.loads((out / "benchmark.json").read_text())
-    runs = _runs(out)
-    assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
-        (v, s) for v in ("triplet1", "triplet2", "proposed") for s in ("0", "1"))
-    n = report["n"]
-    assert n >= 2 and all(int(r["n"]) == n for r in runs)
-
-    # Table 1: mean and Student-t 95% interval over the 2 seeds, from the CSV's per-run figures
+def check_table1(report, runs):
+    """Table 1: mean and Student-t 95% interval over the 2 seeds, from the CSV's per-run figures."""
+    ordered = sorted(runs, key=lambda r: r["seed"])
     for variant in ("triplet1", "triplet2", "proposed"):
         for metric in METRICS:
-            ordered = sorted(runs, key=lambda r: r["seed"])
             values = [float(r[metric]) for r in ordered if r["variant"] == variant]
             cell = report["table1"][variant][metric]
             assert cell["mean"] == pytest.approx(np.mean(values))
@@ -59,11 +50,10 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
                 assert (cell["low"], cell["high"]) == pytest.approx((low, high))
             else:
                 assert cell["ci"] == pytest.approx(0)
-    random = report["table1"]["random"]
-    assert random["acc_rank"]["mean"] == 0.5 and random["r@5"]["mean"] == pytest.approx(min(5, n) / n)
-    assert set(report["table2"]) == {"proposed"}  # only Proposed has awareness heads
 
-    # paired differences: the same seeds' ACC_rank, against scipy's paired tests
+
+def check_paired(report, runs):
+    """Paired differences: the same seeds' ACC_rank, against scipy's paired tests."""
     by = {(r["variant"], int(r["seed"])): float(r["acc_rank"]) for r in runs}
     for d in report["paired"]:
         better = [0.5, 0.5] if d["better"] == "random" else [by[(d["better"], s)] for s in (0, 1)]
@@ -75,6 +65,24 @@ def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
             assert d["t_p"] == pytest.approx(stats.ttest_rel(better, worse).pvalue)
         if (diff != 0).any():
             assert d["wilcoxon_p"] == pytest.approx(stats.wilcoxon(diff).pvalue)
+
+
+def test_benchmark_tables_match_scipy_and_runs_resume(dataset, tmp_path):
+    out = tmp_path / "bench"
+    printed = _bench(dataset, out)
+    report = json.loads((out / "benchmark.json").read_text())
+    runs = _runs(out)
+    assert sorted((r["variant"], r["seed"]) for r in runs) == sorted(
+        (v, s) for v in ("triplet1", "triplet2", "proposed") for s in ("0", "1"))
+    n = report["n"]
+    assert n >= 2 and all(int(r["n"]) == n for r in runs)
+
+    check_table1(report, runs)
+    random = report["table1"]["random"]
+    assert random["acc_rank"]["mean"] == 0.5 and random["r@5"]["mean"] == pytest.approx(min(5, n) / n)
+    assert set(report["table2"]) == {"proposed"}  # only Proposed has awareness heads
+
+    check_paired(report, runs)
     assert {(d["better"], d["worse"]) for d in report["paired"]} >= {("proposed", "triplet2"),
                                                                      ("triplet2", "triplet1")}
     # hubness, plain and under each option; assign caps every sound at ceil(n / 10) queries

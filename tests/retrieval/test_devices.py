@@ -16,11 +16,11 @@ import pytest
 import torch
 
 from retrieval.config import default_config
+from retrieval.epochs import train_one_epoch
 from retrieval.inference import RetrievalModel, build_net, init_checkpoint
 from retrieval.inputs import TrainSplit, in_order, load_batches, video_input
 from retrieval.losses import CrossModalLoss
 from retrieval.presets import get_preset
-from retrieval.train import train_one_epoch
 from workers.search import ExactIndex
 
 pytestmark = [

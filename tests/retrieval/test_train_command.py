@@ -12,11 +12,12 @@ from django.core.management import CommandError, call_command
 from retrieval.checkpoint import load_checkpoint
 from retrieval.config import default_config
 from retrieval.data.synth import make_dataset
+from retrieval.epochs import split_metrics
 from retrieval.inference import RetrievalModel
 from retrieval.inputs import TrainingError, TrainSplit
 from retrieval.models import TrainedModel
 from retrieval.presets import get_preset
-from retrieval.train import fit, split_metrics
+from retrieval.train import fit
 
 pytestmark = pytest.mark.slow
 

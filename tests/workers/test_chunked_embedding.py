@@ -1,13 +1,13 @@
 """A library embedded in chunks: in this process, and by real workers on Redis, one killed."""
 
-import time
-
 import numpy as np
 import pytest
 
 from evalsite.experiments.models import Method
+from tests.conftest import REDIS_URL
 from tests.workers.conftest import experiment, library, trained_model, video_row
-from tests.workers.test_worker import finished, wait_for, worker_settings
+from tests.workers.hold import Hold
+from tests.workers.test_worker import finished, wait_for, wait_past_visibility_timeout, worker_settings
 from workers import embeddings, retrieve
 from workers.build import build_progress, enqueue_build
 from workers.model_cache import get_model
@@ -68,29 +68,29 @@ def test_a_library_of_only_bad_sounds_fails_the_run_with_its_reason(media_root, 
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_a_chunked_embedding_survives_a_worker_killed_mid_chunk(start_worker, media_root, checkpoint):
+def test_a_chunked_embedding_survives_a_worker_killed_mid_chunk(
+    start_worker, media_root, checkpoint, purge_broker
+):
     exp, method = model_method(media_root, checkpoint, sounds=12)
     env = {**worker_settings(media_root), "CELERY_VISIBILITY_TIMEOUT": "3", "EMBEDDING_CHUNK": "2"}
-    first = start_worker("default,gpu,media", env=env)
+    hold = Hold(REDIS_URL, after_done=1)
+    first = start_worker("default,gpu,media", env={**env, **hold.env()}, include="tests.workers.hold")
     enqueue_build(exp.pk)
     chunks = EmbeddingChunk.objects.filter(run__library=exp.sound_library)
-    # Kill with one chunk done and the next one started: its message stays unacknowledged.
-    deadline = time.time() + 120
-    running = chunks.filter(done_at__isnull=True, attempts__gt=0)
-    while not (chunks.filter(done_at__isnull=False).exists() and running.exists()):
-        assert time.time() < deadline, list(chunks.values("index", "attempts", "done_at"))
-        time.sleep(0.01)
+    # Killed with a chunk done and the next one started (held there): its message stays unacknowledged.
+    held = hold.wait(first)
     first.kill()
     done_before = {c.index: c for c in chunks.filter(done_at__isnull=False)}
-    stranded = list(running.values_list("index", flat=True))
+    stranded = list(chunks.filter(done_at__isnull=True, attempts__gt=0).values_list("index", flat=True))
+    assert stranded == [chunks.get(pk=held).index]
     cache, sha = media_root.parent / "embeddings", get_model(checkpoint).sha256
     keys = retrieve.library_items(exp.sound_library, resolve=False)
     files = {i: embeddings.chunk_path(cache, sha, retrieve.chunks_of(keys, 2)[i]) for i in done_before}
     mtimes = {i: f.stat().st_mtime_ns for i, f in files.items()}
-    assert len(done_before) < 6 and stranded
-    time.sleep(4)  # past the visibility timeout: the new worker takes the dead one's messages
+    assert 1 <= len(done_before) < 6
+    wait_past_visibility_timeout(purge_broker, 3)  # then the new worker takes the dead one's messages
     start_worker("default,gpu,media", env=env)
-    progress = wait_for(exp, finished, timeout=180)
+    progress = wait_for(exp, finished)
     assert progress["Model"]["done"] == 1, [s.error for s in exp.stimuli.all()]
     run = EmbeddingRun.objects.get(library=exp.sound_library)
     assert run.finished_at is not None and run.chunks_done == 6

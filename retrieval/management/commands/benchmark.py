@@ -4,13 +4,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval.benchmark import BenchmarkError, Plan, format_report, parse_settings, run, write_outputs
+from retrieval.benchmark import BenchmarkError, Plan, parse_settings, run
 from retrieval.checkpoint import CheckpointError
 from retrieval.config import VARIANTS
 from retrieval.data.errors import DatasetError
 from retrieval.inputs import TrainingError
 from retrieval.nets import VideoWeightsError
 from retrieval.presets import DEFAULT_PRESET, PRESETS
+from retrieval.report import format_report, write_outputs
 
 # --generate's size when the KEY=VALUE pairs leave it out: the large synthetic benchmark of
 # docs/retrieval.md (504 test samples with an effect); make_dataset's own default (6 days) gives

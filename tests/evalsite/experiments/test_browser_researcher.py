@@ -39,13 +39,11 @@ def no_horizontal_scroll(page, name):
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def wait_built(experiment, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not experiment.stimuli.exclude(status__in=["done", "failed"]).exists():
-            return
+def wait_built(experiment):
+    """Until every clip is done or failed: a slow machine only waits longer (pytest's timeout
+    bounds a hang)."""
+    while experiment.stimuli.exclude(status__in=["done", "failed"]).exists():
         time.sleep(0.3)
-    raise TimeoutError(list(experiment.stimuli.values_list("status", "error")))
 
 
 def test_every_button_and_link_of_change_preview_and_results_pages(

@@ -48,8 +48,8 @@ def test_it_builds_in_a_detached_process_without_a_broker(staff, settings, tmp_p
     assert [str(m) for m in response.context["messages"]] == [
         f"Building 'Build' in a background process (log: {log})."
     ]
-    deadline = time.time() + 120
-    while time.time() < deadline and experiment.stimuli.filter(status__in=["done", "failed"]).count() < 2:
+    # Until both clips are built: a slow machine only waits longer (pytest's timeout bounds a hang).
+    while experiment.stimuli.filter(status__in=["done", "failed"]).count() < 2:
         time.sleep(0.5)
     stimuli = list(experiment.stimuli.all())
     assert [(s.status, s.error) for s in stimuli] == [("done", ""), ("done", "")], log.read_text()

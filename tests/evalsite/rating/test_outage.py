@@ -53,13 +53,12 @@ def server_without_database(tmp_path_factory):
         cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True,
     )
     try:
-        deadline = time.time() + 60
-        while True:
+        while True:  # until it answers or exits (pytest's timeout bounds a hang)
             try:
                 if get(port, "/ping/")[0] == 200:
                     break
             except OSError:
-                if proc.poll() is not None or time.time() > deadline:
+                if proc.poll() is not None:
                     raise RuntimeError(f"gunicorn did not start: {open(log.name).read()[-2000:]}") from None
                 time.sleep(0.2)
         yield port

@@ -74,24 +74,55 @@ def decode_audio(path, sample_rate: int, seconds: float | None = None, start: fl
 
 
 def _decode_mono(path, sample_rate, start, need) -> np.ndarray:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    chunks, first, have = [], None, 0
+    mono = MonoAudio(sample_rate, start)
+    chunks, have = [], 0
     for frame, t, _ in _decoded(path, "audio", start):
-        if first is None:
-            first = t
-        for out in resampler.resample(frame):
-            chunks.append(out.to_ndarray().reshape(-1))
-            have += chunks[-1].size
-        if need is not None and (first - start) * sample_rate + have > need + sample_rate // 10:
+        for chunk in mono.add(frame, t):
+            chunks.append(chunk)
+            have += chunk.size
+        if need is not None and have > need + sample_rate // 10:
             break
-    for out in resampler.resample(None):
-        chunks.append(out.to_ndarray().reshape(-1))
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    # Decoding starts at a frame boundary (after a seek) or late (a delayed stream): align on `start`.
-    offset = round((start - (first if first is not None else start)) * sample_rate)
-    if offset > 0:
-        return wave[offset:]
-    return np.concatenate([np.zeros(-offset, np.float32), wave]) if offset < 0 else wave
+    chunks += mono.end()
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+class MonoAudio:
+    """One audio stream's frames, in order, as mono float32 at `rate` whose sample 0 is at `start`.
+
+    Decoding begins at a frame boundary (after a seek), early (encoder priming before time 0) or
+    late (a delayed stream): the first frame's timestamp places it, so what lies before `start` is
+    dropped and a late start is preceded by silence. `skip` drops that many more samples first
+    (ones already given by an earlier pass over the same stream).
+    """
+
+    def __init__(self, rate: int, start: float = 0.0, skip: int = 0):
+        self.rate, self.start, self._skip = rate, start, skip
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        self._started = False
+
+    def add(self, frame: av.AudioFrame, t: float) -> list[np.ndarray]:
+        """The samples that `frame`, decoded at `t` seconds, completes (often none or one chunk)."""
+        out = []
+        if not self._started:
+            self._started = True
+            lead = round((t - self.start) * self.rate)
+            out.append(np.zeros(max(lead, 0), np.float32))
+            self._skip += max(-lead, 0)
+        out += [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return self._skipped(out)
+
+    def end(self) -> list[np.ndarray]:
+        """What the resampler still holds once the stream has ended."""
+        return self._skipped([f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)])
+
+    def _skipped(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for data in chunks:
+            if self._skip:
+                data, self._skip = data[self._skip:], max(0, self._skip - len(data))
+            if data.size:
+                out.append(data)
+        return out
 
 
 def _decoded(path, kind: str, start: float):

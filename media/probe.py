@@ -12,6 +12,8 @@ from pathlib import Path
 
 import av
 
+from . import ffmpeg
+
 
 class MediaError(ValueError):
     """A media file that cannot be used as needed; the message names the file and the problem."""
@@ -104,7 +106,7 @@ def probe(source, name: str | None = None, *, complete: bool = False) -> MediaIn
     name = str(source) if name is None else name
     with open_media(source, name) as container:
         streams = [s for s in container.streams if s.type in ("video", "audio")]
-        measured = _decode_all(container, streams, name) if complete else {}
+        measured = _decode_all(container, streams, name, source) if complete else {}
         infos = tuple(_stream_info(container, s, measured.get(s.index)) for s in streams)
         return MediaInfo(
             name=name, format=container.format.name, format_long=container.format.long_name or "",
@@ -144,8 +146,12 @@ def frame_duration(frame, stream) -> float:
     return float(1 / rate) if rate else 0.0
 
 
-def _decode_all(container, streams, name: str) -> dict[int, tuple[float, int]]:
-    """stream index -> (decoded seconds from the first frame's start to the last one's end, frames)."""
+def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float, int]]:
+    """stream index -> (decoded seconds from the first frame's start to the last one's end, frames).
+
+    Where PyAV stops with a decoding error, the ffmpeg program's decode decides (`media.ffmpeg`):
+    its lengths when it reads the file to the end without an error, else PyAV's error.
+    """
     first: dict[int, float] = {}
     end: dict[int, float] = {}
     count = dict.fromkeys((s.index for s in streams), 0)
@@ -163,7 +169,11 @@ def _decode_all(container, streams, name: str) -> dict[int, tuple[float, int]]:
                 end[i] = max(end.get(i, t), t + frame_duration(frame, packet.stream))
                 count[i] += 1
     except av.FFmpegError as exc:
-        raise MediaError(f"{name}: does not decode past {max(at, 0.0):.2f} s ({exc})") from None
+        measured = ffmpeg.decoded_lengths(source, [s.index for s in streams])
+        if measured is None:
+            raise MediaError(f"{name}: does not decode past {max(at, 0.0):.2f} s ({exc})") from None
+        count = {i: n for i, (_, n) in measured.items()}
+        first, end = dict.fromkeys(measured, 0.0), {i: seconds for i, (seconds, _) in measured.items()}
     for s in streams:
         if not count[s.index]:
             raise MediaError(f"{name}: the {s.type} stream has no decodable frame")

@@ -33,7 +33,7 @@ from ..speech import espeak_available
 from . import synth_audio as sa
 from .errors import DatasetError, MediaError
 from .manifest import read_manifest
-from .media import Mp4Writer
+from .writers import Mp4Writer
 from .segment import _publish, segment
 from .synth_video import (
     FPS,

@@ -5,10 +5,12 @@ timestamp is not after it), as a player would show it, made square by scaling th
 `size` and cropping the centre. Times count from the container's start (`origin`).
 """
 
+import itertools
+
 import av
 import numpy as np
 
-from .probe import MediaError, frame_duration, open_media, origin
+from .probe import MediaError, PacketDecoder, frame_duration, open_media, origin
 
 # A source this much shorter than asked for is an error; less is padded (container rounding).
 AUDIO_TOLERANCE_S = 0.05
@@ -143,7 +145,10 @@ def _decoded(path, kind: str, start: float):
             if seek:
                 c.seek(int((zero + start) * av.time_base), backward=True, any_frame=False)
             try:
-                for n, frame in enumerate(c.decode(stream)):
+                decode = PacketDecoder()
+                packets = (f for packet in c.demux(stream) for f in decode(packet))
+                frames = itertools.chain(packets, _later(decode.flush, stream))
+                for n, frame in enumerate(frames):
                     if frame.pts is None:
                         raise MediaError(f"{path}: {kind} frame without timestamp")
                     t = float(frame.pts * frame.time_base) - zero
@@ -155,3 +160,8 @@ def _decoded(path, kind: str, start: float):
                 raise MediaError(f"{path}: cannot decode {kind} ({e})") from None
         if not late:
             return
+
+
+def _later(function, *args):
+    """`function(*args)`'s items, called only once the items before are taken."""
+    yield from function(*args)

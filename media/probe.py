@@ -2,8 +2,8 @@
 
 The duration rule, the only one in the project: a stream lasts from its first frame to the end of
 its last one. From the headers that is the stream's own duration, else the container's; after a
-complete decode it is measured on the decoded frames. A file lasts as long as its picture, or as
-its sound when it has no picture (`MediaInfo.duration`).
+complete decode it is measured on the decoded frames (a sound: its samples' length). A file lasts
+as long as its picture, or as its sound when it has no picture (`MediaInfo.duration`).
 """
 
 from dataclasses import dataclass
@@ -146,6 +146,39 @@ def frame_duration(frame, stream) -> float:
     return float(1 / rate) if rate else 0.0
 
 
+class PacketDecoder:
+    """The frames each packet gives, in order, for packets of any of a container's streams.
+
+    PyAV sends an empty packet to the decoder as the end of the stream, and the next packet then
+    fails with EINVAL, where ffmpeg reads on; Ogg files hold many empty packets (Vorbis pages,
+    Theora's "the picture has not changed"). So empty packets are not sent: an empty video packet
+    with a timestamp gives the last frame again at its time, as a player shows it, and the
+    decoders are drained once, by `flush`, after the last packet.
+    """
+
+    def __init__(self):
+        self._last: dict[int, av.VideoFrame] = {}
+
+    def __call__(self, packet) -> list:
+        index = packet.stream.index
+        if packet.size == 0:
+            last = self._last.get(index)
+            if last is None or packet.pts is None:
+                return []
+            last.pts, last.duration = packet.pts, packet.duration or last.duration
+            return [last]
+        frames = packet.decode()
+        if frames and packet.stream.type == "video":
+            self._last[index] = frames[-1]
+        return frames
+
+    def flush(self, stream) -> list:
+        """What the stream's decoder still holds once its packets have ended."""
+        drain = av.Packet()  # empty, so that its frames get the stream's time base
+        drain.stream, drain.time_base = stream, stream.time_base
+        return stream.codec_context.decode(drain)
+
+
 def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float, int]]:
     """stream index -> (decoded seconds from the first frame's start to the last one's end, frames).
 
@@ -157,17 +190,16 @@ def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float,
     count = dict.fromkeys((s.index for s in streams), 0)
     for s in streams:
         s.thread_type = "AUTO"
-    at = 0.0
+    at, decode = 0.0, PacketDecoder()
     try:
         for packet in container.demux(*streams):
             if packet.pts is not None and packet.time_base:
                 at = float(packet.pts * packet.time_base) - origin(container)
-            for frame in packet.decode():
-                i = packet.stream.index
-                t = float(frame.pts * frame.time_base) if frame.pts is not None else end.get(i, 0.0)
-                first.setdefault(i, t)
-                end[i] = max(end.get(i, t), t + frame_duration(frame, packet.stream))
-                count[i] += 1
+            for frame in decode(packet):
+                _measure(frame, packet.stream, first, end, count)
+        for s in streams:
+            for frame in decode.flush(s):
+                _measure(frame, s, first, end, count)
     except av.FFmpegError as exc:
         measured = ffmpeg.decoded_lengths(source, [s.index for s in streams])
         if measured is None:
@@ -178,3 +210,16 @@ def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float,
         if not count[s.index]:
             raise MediaError(f"{name}: the {s.type} stream has no decodable frame")
     return {i: (end[i] - first[i], n) for i, n in count.items()}
+
+
+def _measure(frame, stream, first: dict, end: dict, count: dict) -> None:
+    """Counts a decoded frame: a picture lasts to the end of its last frame; a sound as long as its
+    samples, after its first frame's time, as ffmpeg writes them (Ogg Vorbis timestamps can leap)."""
+    i = stream.index
+    t = float(frame.pts * frame.time_base) if frame.pts is not None else end.get(i, 0.0)
+    first.setdefault(i, t)
+    if stream.type == "audio":
+        end[i] = end.get(i, t) + frame.samples / frame.sample_rate
+    else:
+        end[i] = max(end.get(i, t), t + frame_duration(frame, stream))
+    count[i] += 1

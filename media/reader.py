@@ -11,7 +11,7 @@ import av
 import numpy as np
 
 from .decode import AUDIO_TOLERANCE_S, MonoAudio
-from .probe import MediaError, origin
+from .probe import MediaError, PacketDecoder, origin
 
 WAIT_LIMIT_S = 10.0  # video read ahead while audio is sought, beyond which the audio is read apart
 
@@ -40,6 +40,7 @@ class RecordingReader:
         self._own_audio: av.container.InputContainer | None = None  # once the streams lie far apart
         self._audio_packets: Iterator[av.Packet] | None = None
         self._mono = MonoAudio(sample_rate)
+        self._decode = PacketDecoder()
         self._chunks: list[np.ndarray] = []
         self._have = 0  # samples in _chunks
         self._base = 0  # sample index of the first buffered sample
@@ -52,11 +53,13 @@ class RecordingReader:
             if not self._waiting:
                 continue
             try:
-                frames = self._video.decode(self._waiting.popleft())
+                frames = self._decode(self._waiting.popleft())
             except av.FFmpegError as e:
                 raise MediaError(f"{self.path}: cannot decode video ({e})") from None
             for frame in frames:
                 yield frame, (frame.time - self._zero if frame.time is not None else 0.0)
+        for frame in self._decode.flush(self._video):
+            yield frame, (frame.time - self._zero if frame.time is not None else 0.0)
 
     def take(self, start: int, n: int) -> np.ndarray:
         """Samples [start, start + n) at the reader's rate; windows must come in order."""
@@ -138,13 +141,15 @@ class RecordingReader:
 
     def _decode_audio(self, packet: av.Packet) -> None:
         try:
-            frames = self._audio.decode(packet)
+            frames = self._decode(packet)
         except av.FFmpegError as e:
             raise MediaError(f"{self.path}: cannot decode audio ({e})") from None
         for frame in frames:
             self._add(self._mono.add(frame, frame.time - self._zero if frame.time is not None else 0.0))
 
     def _end_audio(self) -> None:
+        for frame in self._decode.flush(self._audio):
+            self._add(self._mono.add(frame, frame.time - self._zero if frame.time is not None else 0.0))
         self._add(self._mono.end())
         self._audio_ended = True
 

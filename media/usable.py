@@ -29,9 +29,10 @@ class Needs:
     min_seconds: float = 0.0
     minimum: str = ""  # what sets the minimum, for the message: "VIDEO_MIN_SECONDS", "one sample"
     max_seconds: float = 0.0
+    longest: str = ""  # what sets the maximum length, for the message
     max_long_side: int = 0
     max_short_side: int = 0
-    limits: str = ""  # what sets the maximum length and size, for the message
+    largest: str = ""  # what sets the maximum size, for the message
 
 
 def check_video(info: MediaInfo, needs: Needs = Needs()) -> MediaInfo:
@@ -55,12 +56,14 @@ def check_video(info: MediaInfo, needs: Needs = Needs()) -> MediaInfo:
 def check_limits(info: MediaInfo, needs: Needs) -> MediaInfo:
     """The maximum length and size; these hold on the headers alone, so that a one-hour or 8K file
     is refused before it is decoded to its end."""
-    name, why = info.name, f" ({needs.limits})" if needs.limits else ""
+    name = info.name
     if needs.max_seconds and info.duration > needs.max_seconds:
+        why = f" ({needs.longest})" if needs.longest else ""
         raise MediaError(f"{name}: {info.duration:.1f} s long; the limit is {needs.max_seconds:g} s{why}")
     long_side, short_side = max(info.width, info.height), min(info.width, info.height)
     max_long, max_short = needs.max_long_side, needs.max_short_side
     if (max_long and long_side > max_long) or (max_short and short_side > max_short):
+        why = f" ({needs.largest})" if needs.largest else ""
         raise MediaError(f"{name}: {info.width}x{info.height} is larger than the {max_long}x{max_short} "
                          f"limit{why}; scale it down first")
     return info

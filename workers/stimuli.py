@@ -25,8 +25,8 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from evalsite.experiments import media as checks
-from evalsite.experiments import provenance
+import media
+from evalsite.experiments import importer, provenance
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
 from workers import audio, mux
@@ -178,10 +178,7 @@ def check_built(path: Path) -> None:
     """A clip is done only when it decodes to its end, picture and sound: the import's check
     (a damaged stored video would otherwise give a clip with a frozen picture)."""
     try:
-        info = checks.probe(path, "the built clip")
-        checks.check_complete(info, "the built clip")
-        if not (info.has_video and info.has_audio):
-            raise MediaError("the built clip lacks its picture or its sound")
+        media.check_video(importer.probe(path, "the built clip"), media.Needs(audio=True))
     except MediaError as exc:
         raise MediaError(f"{exc}; is the stored video damaged?") from None
 

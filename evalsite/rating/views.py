@@ -16,7 +16,7 @@ from evalsite.experiments.attributes import asked
 
 from . import audiocheck, icon, services
 from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
-from .writers import ranged_file_response
+from .media import ranged_file_response
 
 
 def framable(response):

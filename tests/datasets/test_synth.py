@@ -131,8 +131,8 @@ def _sfx_folder(root: Path) -> Path:
 
     import imageio_ffmpeg
 
-    from retrieval.data.writers import write_wav
     from retrieval.data.synth_audio import synth_effect
+    from retrieval.data.writers import write_wav
 
     rng = np.random.default_rng(0)
     root.mkdir()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evalsite.experiments import media
+from evalsite.experiments import importer
 from evalsite.experiments.models import SoundLibrary
 
 
@@ -35,11 +35,11 @@ class Command(BaseCommand):
         outcomes = []
         try:
             if videos:
-                outcomes += media.import_video_folder(videos)
+                outcomes += importer.import_video_folder(videos)
             if sounds:
-                outcomes += media.import_sound_folder(sounds, lib)
+                outcomes += importer.import_sound_folder(sounds, lib)
             if dataset:
-                outcomes += media.import_dataset(dataset, split, lib)
+                outcomes += importer.import_dataset(dataset, split, lib)
         except ValueError as exc:  # a missing folder, or a manifest problem naming file and row
             self._report(outcomes)
             raise CommandError(str(exc)) from None

@@ -39,6 +39,7 @@ from .usable import (
     check_sound,
     check_video,
     describe_length,
+    trimmed,
     usable_seconds,
 )
 
@@ -47,5 +48,5 @@ __all__ = [
     "VIDEO_SUFFIXES", "VIDEO_TOLERANCE_S", "MediaError", "MediaInfo", "MonoAudio", "Needs", "RecordingReader",
     "StreamInfo", "check_complete", "check_limits", "check_sound", "check_video", "decode_audio",
     "decode_frames", "describe_length", "is_sound_file", "is_video_file", "listed", "open_media", "origin",
-    "probe", "square_size", "to_square_rgb", "usable_seconds",
+    "probe", "square_size", "to_square_rgb", "trimmed", "usable_seconds",
 ]

@@ -12,7 +12,7 @@ After a complete probe, two problems only decoding shows:
   (`usable_seconds`), when the trimmed file still meets the minimum length.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .decode import VIDEO_TOLERANCE_S
 from .probe import MediaError, MediaInfo
@@ -93,6 +93,15 @@ def usable_seconds(info: MediaInfo) -> float:
     """How long the file is as used: trimmed to its sound when the sound is shorter than the
     picture by more than LENGTH_MISMATCH_S (complete probe), else its duration (the picture's)."""
     return info.duration - max(length_mismatch(info) or 0.0, 0.0)
+
+
+def trimmed(info: MediaInfo, seconds: float | None) -> MediaInfo:
+    """`info` of a file used only up to `seconds` (what `usable_seconds` found at import), where
+    that is shorter than its header by more than LENGTH_MISMATCH_S; else `info` as it is."""
+    if not seconds or info.video is None or seconds >= info.duration - LENGTH_MISMATCH_S:
+        return info
+    streams = tuple(replace(s, duration=min(s.duration or seconds, seconds)) for s in info.streams)
+    return replace(info, streams=streams)
 
 
 def length_mismatch(info: MediaInfo) -> float | None:

@@ -143,7 +143,8 @@ def _make_file(stimulus: Stimulus) -> tuple[str, dict]:
         loudness_lufs=experiment.loudness_lufs,
     )  # fmt: skip
     with local_file(stimulus.video.file) as video_path:
-        info = mux.probe_video(video_path)
+        # A length mismatch is used up to its shorter stream, as the import measured it.
+        info = media.trimmed(mux.probe_video(video_path), stimulus.video.duration)
         track, fields = soundtrack(stimulus, video_path, info, spec)
         name = f"stimuli/{uuid.uuid4().hex}.mp4"
         store(video_path, info, track, name)

@@ -104,7 +104,7 @@ class MonoAudio:
 
     def add(self, frame: av.AudioFrame, t: float) -> list[np.ndarray]:
         """The samples that `frame`, decoded at `t` seconds, completes (often none or one chunk)."""
-        out = []
+        out: list[np.ndarray] = []
         if not self._started:
             self._started = True
             lead = round((t - self.start) * self.rate)

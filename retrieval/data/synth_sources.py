@@ -96,7 +96,8 @@ class FolderBank:
 
     def _usable(self, files: dict[str, list[Path]], log) -> dict[str, list[Path]]:
         """The files that decode and last MIN_EFFECT_SECONDS once trimmed; the others are logged."""
-        short, usable = [], {}
+        short: list[Path] = []
+        usable: dict[str, list[Path]] = {}
         for cls, paths in files.items():
             usable[cls] = []
             for p in paths:

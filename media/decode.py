@@ -40,6 +40,9 @@ def decode_frames(path, frames: int, fps: float, size: int, start: float = 0.0,
     out = np.empty((frames, size, size, 3), np.uint8)
     latest, end, k = None, 0.0, 0
     for frame, t, duration in _decoded(path, "video", start):
+        if frame is None:  # the stream's end, after a still picture's empty packets
+            end = max(end, t)
+            continue
         # Frame k is the one on screen at times[k]: emit it once a later frame shows up.
         while latest is not None and k < frames and t > times[k] + 1e-6:
             out[k] = to_square_rgb(latest, size)
@@ -131,7 +134,8 @@ def _decoded(path, kind: str, start: float):
     """(frame, seconds from the file's start, frame duration) of the first `kind` stream, from `start`.
 
     Seeks when `start` > 0; a demuxer whose seek lands after `start` (MPEG-TS can) is read again
-    from the beginning instead.
+    from the beginning instead. A video whose last packets are empty (a still Theora picture)
+    ends with (None, where they end, 0.0).
     """
     for seek in (True, False) if start > 0 else (False,):
         late = False
@@ -156,6 +160,8 @@ def _decoded(path, kind: str, start: float):
                         late = True
                         break
                     yield frame, t, frame_duration(frame, stream)
+                if not late and kind == "video" and (until := decode.until(stream)) is not None:
+                    yield None, until - zero, 0.0  # a still picture, unchanged to here
             except av.FFmpegError as e:
                 raise MediaError(f"{path}: cannot decode {kind} ({e})") from None
         if not late:

@@ -150,27 +150,26 @@ class PacketDecoder:
     """The frames each packet gives, in order, for packets of any of a container's streams.
 
     PyAV sends an empty packet to the decoder as the end of the stream, and the next packet then
-    fails with EINVAL, where ffmpeg reads on; Ogg files hold many empty packets (Vorbis pages,
-    Theora's "the picture has not changed"). So empty packets are not sent: an empty video packet
-    with a timestamp gives the last frame again at its time, as a player shows it, and the
-    decoders are drained once, by `flush`, after the last packet.
+    fails with EINVAL; Ogg files hold many empty packets (Vorbis pages, Theora's "the picture has
+    not changed"). Like ffmpeg, this sends none of them and drains each decoder once, by `flush`,
+    after the last packet. An unchanged picture stays on screen until the next frame anyway; only
+    where the stream ends needs the empty packets' times: `until` (a still picture to the end).
     """
 
     def __init__(self):
-        self._last: dict[int, av.VideoFrame] = {}
+        self._until: dict[int, float] = {}
 
     def __call__(self, packet) -> list:
-        index = packet.stream.index
-        if packet.size == 0:
-            last = self._last.get(index)
-            if last is None or packet.pts is None:
-                return []
-            last.pts, last.duration = packet.pts, packet.duration or last.duration
-            return [last]
-        frames = packet.decode()
-        if frames and packet.stream.type == "video":
-            self._last[index] = frames[-1]
-        return frames
+        if packet.size:
+            return packet.decode()
+        if packet.pts is not None and packet.time_base:
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            self._until[packet.stream.index] = max(end, self._until.get(packet.stream.index, end))
+        return []
+
+    def until(self, stream) -> float | None:
+        """Where the stream's empty packets say it lasts to (seconds on the container's clock)."""
+        return self._until.get(stream.index)
 
     def flush(self, stream) -> list:
         """What the stream's decoder still holds once its packets have ended."""
@@ -200,6 +199,8 @@ def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float,
         for s in streams:
             for frame in decode.flush(s):
                 _measure(frame, s, first, end, count)
+            if s.type == "video" and s.index in end and (until := decode.until(s)) is not None:
+                end[s.index] = max(end[s.index], until)
     except av.FFmpegError as exc:
         measured = ffmpeg.decoded_lengths(source, [s.index for s in streams])
         if measured is None:

@@ -184,43 +184,57 @@ def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float,
     Where PyAV stops with a decoding error, the ffmpeg program's decode decides (`media.ffmpeg`):
     its lengths when it reads the file to the end without an error, else PyAV's error.
     """
-    first: dict[int, float] = {}
-    end: dict[int, float] = {}
-    count = dict.fromkeys((s.index for s in streams), 0)
-    for s in streams:
-        s.thread_type = "AUTO"
-    at, decode = 0.0, PacketDecoder()
+    tally = _Tally(container, streams)
     try:
-        for packet in container.demux(*streams):
-            if packet.pts is not None and packet.time_base:
-                at = float(packet.pts * packet.time_base) - origin(container)
-            for frame in decode(packet):
-                _measure(frame, packet.stream, first, end, count)
-        for s in streams:
-            for frame in decode.flush(s):
-                _measure(frame, s, first, end, count)
-            if s.type == "video" and s.index in end and (until := decode.until(s)) is not None:
-                end[s.index] = max(end[s.index], until)
+        tally.decode()
+        measured = tally.lengths()
     except av.FFmpegError as exc:
-        measured = ffmpeg.decoded_lengths(source, [s.index for s in streams])
-        if measured is None:
-            raise MediaError(f"{name}: does not decode past {max(at, 0.0):.2f} s ({exc})") from None
-        count = {i: n for i, (_, n) in measured.items()}
-        first, end = dict.fromkeys(measured, 0.0), {i: seconds for i, (seconds, _) in measured.items()}
+        found = ffmpeg.decoded_lengths(source, [s.index for s in streams])
+        if found is None:
+            raise MediaError(f"{name}: does not decode past {max(tally.at, 0.0):.2f} s ({exc})") from None
+        measured = found
     for s in streams:
-        if not count[s.index]:
+        if not measured[s.index][1]:
             raise MediaError(f"{name}: the {s.type} stream has no decodable frame")
-    return {i: (end[i] - first[i], n) for i, n in count.items()}
+    return measured
 
 
-def _measure(frame, stream, first: dict, end: dict, count: dict) -> None:
-    """Counts a decoded frame: a picture lasts to the end of its last frame; a sound as long as its
-    samples, after its first frame's time, as ffmpeg writes them (Ogg Vorbis timestamps can leap)."""
-    i = stream.index
-    t = float(frame.pts * frame.time_base) if frame.pts is not None else end.get(i, 0.0)
-    first.setdefault(i, t)
-    if stream.type == "audio":
-        end[i] = end.get(i, t) + frame.samples / frame.sample_rate
-    else:
-        end[i] = max(end.get(i, t), t + frame_duration(frame, stream))
-    count[i] += 1
+class _Tally:
+    """Every frame of the streams decoded and measured: a picture lasts to the end of its last
+    frame; a sound as long as its samples after its first frame's time, as ffmpeg writes them
+    (Ogg Vorbis timestamps can leap)."""
+
+    def __init__(self, container, streams):
+        self.container, self.streams = container, streams
+        self.first: dict[int, float] = {}
+        self.end: dict[int, float] = {}
+        self.count = dict.fromkeys((s.index for s in streams), 0)
+        self.at = 0.0  # where demuxing is, seconds from the container's start
+
+    def decode(self) -> None:
+        for s in self.streams:
+            s.thread_type = "AUTO"
+        decode = PacketDecoder()
+        for packet in self.container.demux(*self.streams):
+            if packet.pts is not None and packet.time_base:
+                self.at = float(packet.pts * packet.time_base) - origin(self.container)
+            for frame in decode(packet):
+                self._add(frame, packet.stream)
+        for s in self.streams:
+            for frame in decode.flush(s):
+                self._add(frame, s)
+            if s.type == "video" and s.index in self.end and (until := decode.until(s)) is not None:
+                self.end[s.index] = max(self.end[s.index], until)
+
+    def lengths(self) -> dict[int, tuple[float, int]]:
+        return {i: (self.end[i] - self.first[i] if n else 0.0, n) for i, n in self.count.items()}
+
+    def _add(self, frame, stream) -> None:
+        i = stream.index
+        t = float(frame.pts * frame.time_base) if frame.pts is not None else self.end.get(i, 0.0)
+        self.first.setdefault(i, t)
+        if stream.type == "audio":
+            self.end[i] = self.end.get(i, t) + frame.samples / frame.sample_rate
+        else:
+            self.end[i] = max(self.end.get(i, t), t + frame_duration(frame, stream))
+        self.count[i] += 1

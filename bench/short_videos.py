@@ -1,15 +1,15 @@
 """What padding a short video costs the model: ACC_rank on test clips cut to 2, 4 and 6.4 s.
 
-    .venv/bin/python bench/short_videos.py DATA CKPT [--seconds 2 4 6.4] [--split test]
+    .venv/bin/python bench/short_videos.py DATA CKPT [--seconds 2 4 6.4] [--split test] [--from-start]
 
 The site accepts videos from VIDEO_MIN_SECONDS (1 s) and embeds one shorter than the model's
 6.4 s window with its last frame held to the window's end (`decode_video(..., seconds=S)`).
 Here every sample of the split with a sound effect is cut to S seconds, picture and sound alike,
 from `max(0, min(onset - 0.5, 6.4 - S))` so that the effect's onset stays in the cut (S = 6.4:
-the sample as it is). The picture is padded as the site pads it; the sound with silence to the
-window, as a library sound is (`sound_window`). Each cut video then queries the dictionary of all
-the cut sounds: ACC_rank, R@1 and R@5 as `manage.py evaluate` computes them, the same queries and
-dictionary size at every S.
+the sample as it is; `--from-start` cuts the first S seconds instead). The picture is padded as
+the site pads it; the sound with silence to the window, as a library sound is (`sound_window`).
+Each cut video then queries the dictionary of all the cut sounds: ACC_rank, R@1 and R@5 as
+`manage.py evaluate` computes them, the same queries and dictionary size at every S.
 """
 
 import argparse
@@ -28,9 +28,10 @@ from retrieval.inference import RetrievalModel  # noqa: E402
 from retrieval.metrics import gt_ranks, recall_at_k, retrieval_scores  # noqa: E402
 
 
-def cut(row, seconds: float, window: float, work: Path) -> tuple[Path, float]:
+def cut(row, seconds: float, window: float, work: Path, from_start: bool) -> tuple[Path, float]:
     """The sample's video cut to `seconds` around its effect onset, re-encoded; and where it starts."""
-    start = 0.0 if seconds >= window else max(0.0, min((row.se_onset or 0.0) - 0.5, window - seconds))
+    onset = max(0.0, min((row.se_onset or 0.0) - 0.5, window - seconds))
+    start = 0.0 if seconds >= window or from_start else onset
     out = work / f"{row.clip_id}-{seconds:g}.mp4"
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-ss", f"{start:.3f}", "-i",
                     str(row.video), "-t", f"{seconds:.3f}", "-an", "-c:v", "libx264", "-crf", "18",
@@ -38,11 +39,11 @@ def cut(row, seconds: float, window: float, work: Path) -> tuple[Path, float]:
     return out, start
 
 
-def scores(model: RetrievalModel, rows, seconds: float, work: Path) -> dict:
+def scores(model: RetrievalModel, rows, seconds: float, work: Path, from_start: bool) -> dict:
     preset = model.preset
     frames, waves = [], []
     for row in rows:
-        video, start = cut(row, seconds, preset.clip_seconds, work)
+        video, start = cut(row, seconds, preset.clip_seconds, work, from_start)
         frames.append(decode_video(video, preset, seconds=min(seconds, preset.clip_seconds)))
         wave = decode_audio(row.audio, preset.sample_rate, seconds=seconds, start=start)
         waves.append(np.pad(wave, (0, preset.samples - len(wave)))[: preset.samples])
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("checkpoint")
     parser.add_argument("--seconds", type=float, nargs="+", default=[2.0, 4.0, 6.4])
     parser.add_argument("--split", default="test")
+    parser.add_argument("--from-start", action="store_true", help="cut the first S seconds")
     args = parser.parse_args()
     model = RetrievalModel.from_checkpoint(args.checkpoint, device="cpu")
     rows = [r for r in read_manifest(args.data) if r.split == args.split and r.has_se]
@@ -66,7 +68,7 @@ def main() -> None:
     print(f"{'video':>8} {'ACC_rank':>9} {'R@1':>6} {'R@5':>6}")
     with tempfile.TemporaryDirectory() as work:
         for seconds in args.seconds:
-            got = scores(model, rows, seconds, Path(work))
+            got = scores(model, rows, seconds, Path(work), args.from_start)
             print(f"{seconds:>6.1f} s {got['acc_rank']:>9.3f} {got['r@1']:>6.3f} {got['r@5']:>6.3f}")
 
 

@@ -11,8 +11,9 @@ from evalsite.experiments.models import SoundLibrary
 class Command(BaseCommand):
     help = (
         "Import videos and sounds, checking every file of the folders (decoded to the end; videos: not "
-        "truncated, at least one clip long, within VIDEO_MAX_SECONDS and the size limit; soundtrack or "
-        "not). Every file gets a line; a bad one is reported and left out, one already imported (same "
+        "truncated, at least VIDEO_MIN_SECONDS long, within VIDEO_MAX_SECONDS and the size limit; "
+        "soundtrack or not, a length mismatch, a short video's padding). Every file gets a line; "
+        "a bad one is reported and left out, one already imported (same "
         "sha256) is kept. Exits 1 if any file failed."
     )
 

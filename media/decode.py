@@ -5,10 +5,12 @@ timestamp is not after it), as a player would show it, made square by scaling th
 `size` and cropping the centre. Times count from the container's start (`origin`).
 """
 
+import itertools
+
 import av
 import numpy as np
 
-from .probe import MediaError, frame_duration, open_media, origin
+from .probe import MediaError, PacketDecoder, frame_duration, open_media, origin
 
 # A source this much shorter than asked for is an error; less is padded (container rounding).
 AUDIO_TOLERANCE_S = 0.05
@@ -38,6 +40,9 @@ def decode_frames(path, frames: int, fps: float, size: int, start: float = 0.0,
     out = np.empty((frames, size, size, 3), np.uint8)
     latest, end, k = None, 0.0, 0
     for frame, t, duration in _decoded(path, "video", start):
+        if frame is None:  # the stream's end, after a still picture's empty packets
+            end = max(end, t)
+            continue
         # Frame k is the one on screen at times[k]: emit it once a later frame shows up.
         while latest is not None and k < frames and t > times[k] + 1e-6:
             out[k] = to_square_rgb(latest, size)
@@ -74,31 +79,63 @@ def decode_audio(path, sample_rate: int, seconds: float | None = None, start: fl
 
 
 def _decode_mono(path, sample_rate, start, need) -> np.ndarray:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    chunks, first, have = [], None, 0
+    mono = MonoAudio(sample_rate, start)
+    chunks, have = [], 0
     for frame, t, _ in _decoded(path, "audio", start):
-        if first is None:
-            first = t
-        for out in resampler.resample(frame):
-            chunks.append(out.to_ndarray().reshape(-1))
-            have += chunks[-1].size
-        if need is not None and (first - start) * sample_rate + have > need + sample_rate // 10:
+        for chunk in mono.add(frame, t):
+            chunks.append(chunk)
+            have += chunk.size
+        if need is not None and have > need + sample_rate // 10:
             break
-    for out in resampler.resample(None):
-        chunks.append(out.to_ndarray().reshape(-1))
-    wave = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    # Decoding starts at a frame boundary (after a seek) or late (a delayed stream): align on `start`.
-    offset = round((start - (first if first is not None else start)) * sample_rate)
-    if offset > 0:
-        return wave[offset:]
-    return np.concatenate([np.zeros(-offset, np.float32), wave]) if offset < 0 else wave
+    chunks += mono.end()
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+
+
+class MonoAudio:
+    """One audio stream's frames, in order, as mono float32 at `rate` whose sample 0 is at `start`.
+
+    Decoding begins at a frame boundary (after a seek), early (encoder priming before time 0) or
+    late (a delayed stream): the first frame's timestamp places it, so what lies before `start` is
+    dropped and a late start is preceded by silence. `skip` drops that many more samples first
+    (ones already given by an earlier pass over the same stream).
+    """
+
+    def __init__(self, rate: int, start: float = 0.0, skip: int = 0):
+        self.rate, self.start, self._skip = rate, start, skip
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        self._started = False
+
+    def add(self, frame: av.AudioFrame, t: float) -> list[np.ndarray]:
+        """The samples that `frame`, decoded at `t` seconds, completes (often none or one chunk)."""
+        out: list[np.ndarray] = []
+        if not self._started:
+            self._started = True
+            lead = round((t - self.start) * self.rate)
+            out.append(np.zeros(max(lead, 0), np.float32))
+            self._skip += max(-lead, 0)
+        out += [f.to_ndarray().reshape(-1) for f in self._resampler.resample(frame)]
+        return self._skipped(out)
+
+    def end(self) -> list[np.ndarray]:
+        """What the resampler still holds once the stream has ended."""
+        return self._skipped([f.to_ndarray().reshape(-1) for f in self._resampler.resample(None)])
+
+    def _skipped(self, chunks: list[np.ndarray]) -> list[np.ndarray]:
+        out = []
+        for data in chunks:
+            if self._skip:
+                data, self._skip = data[self._skip:], max(0, self._skip - len(data))
+            if data.size:
+                out.append(data)
+        return out
 
 
 def _decoded(path, kind: str, start: float):
     """(frame, seconds from the file's start, frame duration) of the first `kind` stream, from `start`.
 
     Seeks when `start` > 0; a demuxer whose seek lands after `start` (MPEG-TS can) is read again
-    from the beginning instead.
+    from the beginning instead. A video whose last packets are empty (a still Theora picture)
+    ends with (None, where they end, 0.0).
     """
     for seek in (True, False) if start > 0 else (False,):
         late = False
@@ -112,7 +149,10 @@ def _decoded(path, kind: str, start: float):
             if seek:
                 c.seek(int((zero + start) * av.time_base), backward=True, any_frame=False)
             try:
-                for n, frame in enumerate(c.decode(stream)):
+                decode = PacketDecoder()
+                packets = (f for packet in c.demux(stream) for f in decode(packet))
+                frames = itertools.chain(packets, _later(decode.flush, stream))
+                for n, frame in enumerate(frames):
                     if frame.pts is None:
                         raise MediaError(f"{path}: {kind} frame without timestamp")
                     t = float(frame.pts * frame.time_base) - zero
@@ -120,7 +160,14 @@ def _decoded(path, kind: str, start: float):
                         late = True
                         break
                     yield frame, t, frame_duration(frame, stream)
+                if not late and kind == "video" and (until := decode.until(stream)) is not None:
+                    yield None, until - zero, 0.0  # a still picture, unchanged to here
             except av.FFmpegError as e:
                 raise MediaError(f"{path}: cannot decode {kind} ({e})") from None
         if not late:
             return
+
+
+def _later(function, *args):
+    """`function(*args)`'s items, called only once the items before are taken."""
+    yield from function(*args)

@@ -2,8 +2,8 @@
 
 The duration rule, the only one in the project: a stream lasts from its first frame to the end of
 its last one. From the headers that is the stream's own duration, else the container's; after a
-complete decode it is measured on the decoded frames. A file lasts as long as its picture, or as
-its sound when it has no picture (`MediaInfo.duration`).
+complete decode it is measured on the decoded frames (a sound: its samples' length). A file lasts
+as long as its picture, or as its sound when it has no picture (`MediaInfo.duration`).
 """
 
 from dataclasses import dataclass
@@ -11,6 +11,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+
+from . import ffmpeg
 
 
 class MediaError(ValueError):
@@ -104,7 +106,7 @@ def probe(source, name: str | None = None, *, complete: bool = False) -> MediaIn
     name = str(source) if name is None else name
     with open_media(source, name) as container:
         streams = [s for s in container.streams if s.type in ("video", "audio")]
-        measured = _decode_all(container, streams, name) if complete else {}
+        measured = _decode_all(container, streams, name, source) if complete else {}
         infos = tuple(_stream_info(container, s, measured.get(s.index)) for s in streams)
         return MediaInfo(
             name=name, format=container.format.name, format_long=container.format.long_name or "",
@@ -144,27 +146,95 @@ def frame_duration(frame, stream) -> float:
     return float(1 / rate) if rate else 0.0
 
 
-def _decode_all(container, streams, name: str) -> dict[int, tuple[float, int]]:
-    """stream index -> (decoded seconds from the first frame's start to the last one's end, frames)."""
-    first: dict[int, float] = {}
-    end: dict[int, float] = {}
-    count = dict.fromkeys((s.index for s in streams), 0)
-    for s in streams:
-        s.thread_type = "AUTO"
-    at = 0.0
+class PacketDecoder:
+    """The frames each packet gives, in order, for packets of any of a container's streams.
+
+    PyAV sends an empty packet to the decoder as the end of the stream, and the next packet then
+    fails with EINVAL; Ogg files hold many empty packets (Vorbis pages, Theora's "the picture has
+    not changed"). Like ffmpeg, this sends none of them and drains each decoder once, by `flush`,
+    after the last packet. An unchanged picture stays on screen until the next frame anyway; only
+    where the stream ends needs the empty packets' times: `until` (a still picture to the end).
+    """
+
+    def __init__(self):
+        self._until: dict[int, float] = {}
+
+    def __call__(self, packet) -> list:
+        if packet.size:
+            return packet.decode()
+        if packet.pts is not None and packet.time_base:
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            self._until[packet.stream.index] = max(end, self._until.get(packet.stream.index, end))
+        return []
+
+    def until(self, stream) -> float | None:
+        """Where the stream's empty packets say it lasts to (seconds on the container's clock)."""
+        return self._until.get(stream.index)
+
+    def flush(self, stream) -> list:
+        """What the stream's decoder still holds once its packets have ended."""
+        drain = av.Packet()  # empty, so that its frames get the stream's time base
+        drain.stream, drain.time_base = stream, stream.time_base
+        return stream.codec_context.decode(drain)
+
+
+def _decode_all(container, streams, name: str, source) -> dict[int, tuple[float, int]]:
+    """stream index -> (decoded seconds from the first frame's start to the last one's end, frames).
+
+    Where PyAV stops with a decoding error, the ffmpeg program's decode decides (`media.ffmpeg`):
+    its lengths when it reads the file to the end without an error, else PyAV's error.
+    """
+    tally = _Tally(container, streams)
     try:
-        for packet in container.demux(*streams):
-            if packet.pts is not None and packet.time_base:
-                at = float(packet.pts * packet.time_base) - origin(container)
-            for frame in packet.decode():
-                i = packet.stream.index
-                t = float(frame.pts * frame.time_base) if frame.pts is not None else end.get(i, 0.0)
-                first.setdefault(i, t)
-                end[i] = max(end.get(i, t), t + frame_duration(frame, packet.stream))
-                count[i] += 1
+        tally.decode()
+        measured = tally.lengths()
     except av.FFmpegError as exc:
-        raise MediaError(f"{name}: does not decode past {max(at, 0.0):.2f} s ({exc})") from None
+        found = ffmpeg.decoded_lengths(source, [s.index for s in streams])
+        if found is None:
+            raise MediaError(f"{name}: does not decode past {max(tally.at, 0.0):.2f} s ({exc})") from None
+        measured = found
     for s in streams:
-        if not count[s.index]:
+        if not measured[s.index][1]:
             raise MediaError(f"{name}: the {s.type} stream has no decodable frame")
-    return {i: (end[i] - first[i], n) for i, n in count.items()}
+    return measured
+
+
+class _Tally:
+    """Every frame of the streams decoded and measured: a picture lasts to the end of its last
+    frame; a sound as long as its samples after its first frame's time, as ffmpeg writes them
+    (Ogg Vorbis timestamps can leap)."""
+
+    def __init__(self, container, streams):
+        self.container, self.streams = container, streams
+        self.first: dict[int, float] = {}
+        self.end: dict[int, float] = {}
+        self.count = dict.fromkeys((s.index for s in streams), 0)
+        self.at = 0.0  # where demuxing is, seconds from the container's start
+
+    def decode(self) -> None:
+        for s in self.streams:
+            s.thread_type = "AUTO"
+        decode = PacketDecoder()
+        for packet in self.container.demux(*self.streams):
+            if packet.pts is not None and packet.time_base:
+                self.at = float(packet.pts * packet.time_base) - origin(self.container)
+            for frame in decode(packet):
+                self._add(frame, packet.stream)
+        for s in self.streams:
+            for frame in decode.flush(s):
+                self._add(frame, s)
+            if s.type == "video" and s.index in self.end and (until := decode.until(s)) is not None:
+                self.end[s.index] = max(self.end[s.index], until)
+
+    def lengths(self) -> dict[int, tuple[float, int]]:
+        return {i: (self.end[i] - self.first[i] if n else 0.0, n) for i, n in self.count.items()}
+
+    def _add(self, frame, stream) -> None:
+        i = stream.index
+        t = float(frame.pts * frame.time_base) if frame.pts is not None else self.end.get(i, 0.0)
+        self.first.setdefault(i, t)
+        if stream.type == "audio":
+            self.end[i] = self.end.get(i, t) + frame.samples / frame.sample_rate
+        else:
+            self.end[i] = max(self.end.get(i, t), t + frame_duration(frame, stream))
+        self.count[i] += 1

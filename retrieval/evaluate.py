@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from media import is_sound_file
+
 from .hubness import K_OCCURRENCE, cost_hubness, option_costs
 from .inference import RetrievalModel
 from .inputs import TrainSplit, load_train_split
@@ -72,12 +74,12 @@ class SoundLibrary:
 
 def read_library(folder) -> SoundLibrary:
     """Audio files under `folder`; a file's class is its sub-folder or its file-name prefix."""
-    from .data.synth import SFX_EXTENSIONS, sfx_class
+    from .data.synth_sources import sfx_class
 
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder}: sound library folder does not exist")
-    paths = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS]
+    paths = [p for p in sorted(folder.rglob("*")) if is_sound_file(p)]
     if len(paths) < 2:
         raise ValueError(f"{folder}: a sound library needs at least 2 sound files, found {len(paths)}")
     return SoundLibrary(folder, paths, np.array([sfx_class(p, folder) for p in paths]))

@@ -6,11 +6,14 @@ STFT with hop 1024). `demo` is small enough to train every variant on a laptop C
 
 from dataclasses import asdict, dataclass
 
+WINDOW_SECONDS = 6.4  # every preset's sample: a shorter video is padded to it for embedding
+
+
 
 @dataclass(frozen=True)
 class Preset:
     name: str
-    clip_seconds: float = 6.4
+    clip_seconds: float = WINDOW_SECONDS
     fps: float = 5.0
     frames: int = 32
     size: int = 224  # frames are size x size RGB

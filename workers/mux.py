@@ -19,7 +19,7 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
-from media import MediaError, MediaInfo, decode_audio, open_media, probe
+from media import MediaError, MediaInfo, check_video, decode_audio, open_media, probe
 from workers import audio
 
 SAMPLE_RATE = 48_000
@@ -52,13 +52,9 @@ class MixSpec:
 
 
 def probe_video(path: str | Path) -> MediaInfo:
-    """The video's streams (media.probe); one without a picture or a duration is a MediaError."""
-    info = probe(path)
-    if info.video is None:
-        raise MediaError(f"{path}: no video stream")
-    if not info.duration:
-        raise MediaError(f"{path}: unknown duration")
-    return info
+    """The video's streams from its headers (media.probe); one without a picture or a duration is
+    a MediaError (media.check_video)."""
+    return check_video(probe(path))
 
 
 def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

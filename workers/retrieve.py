@@ -244,7 +244,8 @@ def _store(stimuli: list[Stimulus], sound_ids: np.ndarray, distances: np.ndarray
 
 def video_frames(video, preset) -> np.ndarray:
     """The preset's window of the video: from the start, or centred on the effect when the
-    video is longer than a sample and its effect onset is known."""
+    video is longer than a sample and its effect onset is known. A video shorter than the window
+    (VIDEO_MIN_SECONDS allows it) is padded with its last frame held to the window's end."""
     from retrieval.data import decode_video
 
     start = 0.0
@@ -252,4 +253,4 @@ def video_frames(video, preset) -> np.ndarray:
         latest = video.duration - preset.clip_seconds
         start = min(max(0.0, video.effect_onset - preset.clip_seconds / 2), latest)
     with local_file(video.file) as path:
-        return decode_video(path, preset, start=start)
+        return decode_video(path, preset, start=start, seconds=video.duration or None)

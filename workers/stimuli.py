@@ -23,8 +23,8 @@ from django.db import InterfaceError, OperationalError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from evalsite.experiments import media as checks
-from evalsite.experiments import provenance
+import media
+from evalsite.experiments import importer, provenance
 from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
 from workers import audio, mux
@@ -144,7 +144,8 @@ def _make_file(stimulus: Stimulus) -> tuple[str, dict]:
         loudness_lufs=experiment.loudness_lufs,
     )  # fmt: skip
     with local_file(stimulus.video.file) as video_path:
-        info = mux.probe_video(video_path)
+        # A length mismatch is used up to its shorter stream, as the import measured it.
+        info = media.trimmed(mux.probe_video(video_path), stimulus.video.duration)
         track, fields = soundtrack(stimulus, video_path, info, spec)
         name = f"stimuli/{uuid.uuid4().hex}.mp4"
         store(video_path, info, track, name)
@@ -179,10 +180,7 @@ def check_built(path: Path) -> None:
     """A clip is done only when it decodes to its end, picture and sound: the import's check
     (a damaged stored video would otherwise give a clip with a frozen picture)."""
     try:
-        info = checks.probe(path, "the built clip")
-        checks.check_complete(info, "the built clip")
-        if not (info.has_video and info.has_audio):
-            raise MediaError("the built clip lacks its picture or its sound")
+        media.check_video(importer.probe(path, "the built clip"), media.Needs(audio=True))
     except MediaError as exc:
         raise MediaError(f"{exc}; is the stored video damaged?") from None
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django import forms
 
-from . import media
+from . import importer
 from .models import Experiment, Method, Sound, Video
 
 
@@ -33,13 +33,13 @@ class _UploadForm(forms.ModelForm):
             return upload
         name = Path(upload.name).name
         try:
-            info = media.probe(_source(upload), name)
-            self.media_info = self.check(info, name)
-        except media.MediaError as exc:
+            info = importer.probe(_source(upload), name)
+            self.media_info = self.check(info)
+        except importer.MediaError as exc:
             raise forms.ValidationError(str(exc)) from None
         finally:
             upload.seek(0)
-        self.digest = media.sha256_of(upload)
+        self.digest = importer.sha256_of(upload)
         duplicate = self.duplicate_of(self.digest)
         if duplicate is not None:
             raise forms.ValidationError(f"{name}: the same file is already stored as '{duplicate.name}'")
@@ -77,8 +77,8 @@ class VideoForm(_UploadForm):
         model = Video
         fields = ["name", "file", "effect_onset", "source"]
 
-    check = staticmethod(media.check_video)
-    fields_from = staticmethod(media.video_fields)
+    check = staticmethod(importer.check_video)
+    fields_from = staticmethod(importer.video_fields)
 
     @staticmethod
     def default_name(path: Path) -> str:
@@ -95,8 +95,8 @@ class SoundForm(_UploadForm):
         model = Sound
         fields = ["library", "name", "file", "sound_class", "onset", "source"]
 
-    check = staticmethod(media.check_sound)
-    fields_from = staticmethod(media.sound_fields)
+    check = staticmethod(importer.check_sound)
+    fields_from = staticmethod(importer.sound_fields)
 
     @staticmethod
     def default_name(path: Path) -> str:

@@ -17,28 +17,33 @@ import os
 import re
 import shutil
 import tempfile
-from collections import defaultdict, deque
-from collections.abc import Generator, Iterator
+from collections import defaultdict
+from collections.abc import Generator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-import av
-import numpy as np
 from tqdm import tqdm
 
-from media import AUDIO_TOLERANCE_S, MediaError, origin, probe
+from media import (
+    AUDIO_TOLERANCE_S,
+    VIDEO_SUFFIXES,
+    MediaError,
+    Needs,
+    RecordingReader,
+    check_video,
+    is_video_file,
+    listed,
+    probe,
+)
 
 from .errors import DatasetError
 from .manifest import ManifestRow, write_manifest
-from .media import Mp4Writer, write_wav
+from .writers import Mp4Writer, write_wav
 
-MEDIA_EXTENSIONS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".ts", ".mts", ".mpg", ".mpeg", ".flv",
-                    ".ogv", ".wmv", ".3gp"}
 ANNOTATION_COLUMNS = ("recording", "start", "end", "class")
-WAIT_LIMIT_S = 10.0  # video read ahead while audio is sought, beyond which the audio is read apart
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,9 @@ def find_recordings(recordings_dir) -> dict[str, Path]:
     root = Path(recordings_dir)
     if not root.is_dir():
         raise DatasetError(f"{root}: recordings folder does not exist")
-    found = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
-             if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS}
+    found = {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if is_video_file(p)}
     if not found:
-        raise DatasetError(f"{root}: no recordings ({', '.join(sorted(MEDIA_EXTENSIONS))})")
+        raise DatasetError(f"{root}: no recordings ({listed(VIDEO_SUFFIXES)})")
     return found
 
 
@@ -169,21 +173,10 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     os.chmod(tmp, 0o755)  # mkdtemp makes it private
     report = SegmentReport(out=out)
     try:
-        rows, prefixes = [], _prefixes(recordings)
+        prefixes = _prefixes(recordings)
         cuts = {rel: (path, intervals.get(rel, []), tmp, sources[rel], "", clip_seconds, hop, sample_rate,
                       min_overlap, prefixes[rel]) for rel, path in recordings.items() if rel not in errors}
-        with closing(_cut_all(cuts, jobs)) as results:
-            for rel in tqdm(recordings, desc="segmenting", unit="recording", disable=not progress):
-                try:
-                    cut = DatasetError(errors[rel]) if rel in errors else next(results)
-                    if isinstance(cut, Exception):
-                        raise cut
-                    rows += cut
-                    report.recordings += 1
-                except (DatasetError, MediaError) as e:
-                    if not skip_bad:
-                        raise
-                    report.skipped.append(str(e))
+        rows = _cut_each(recordings, cuts, errors, jobs, skip_bad, progress, report)
         if not rows:
             raise DatasetError(f"{recordings_dir}: no samples could be cut")
         # splits among the sources that gave samples, so skipped ones leave no split empty
@@ -198,6 +191,24 @@ def segment(recordings_dir, annotations, out_dir, *, clip_seconds: float = 6.4, 
     for split in ("train", "valid", "test"):
         report.splits[split] = sorted({r.source for r in rows if r.split == split})
     return report
+
+
+def _cut_each(recordings, cuts, errors, jobs, skip_bad, progress, report) -> list[ManifestRow]:
+    """The rows of every recording in order; a bad one raises, or with `skip_bad` is reported."""
+    rows: list[ManifestRow] = []
+    with closing(_cut_all(cuts, jobs)) as results:
+        for rel in tqdm(recordings, desc="segmenting", unit="recording", disable=not progress):
+            try:
+                cut = DatasetError(errors[rel]) if rel in errors else next(results)
+                if isinstance(cut, Exception):
+                    raise cut
+                rows += cut
+                report.recordings += 1
+            except (DatasetError, MediaError) as e:
+                if not skip_bad:
+                    raise
+                report.skipped.append(str(e))
+    return rows
 
 
 def _cut_all(cuts: dict[str, tuple], jobs: int) -> Generator[list[ManifestRow] | DatasetError | MediaError]:
@@ -265,13 +276,7 @@ def label(window_start: float, window_end: float, intervals: list[Interval], min
 def cut_recording(path: Path, intervals: list[Interval], out: Path, source: str, split: str,
                   clip_seconds: float, hop: float, sample_rate: int, min_overlap: float,
                   prefix: str) -> list[ManifestRow]:
-    info = probe(path)
-    if not info.has_video:
-        raise MediaError(f"{path}: no video stream")
-    if not info.has_audio:
-        raise MediaError(f"{path}: no audio stream")
-    if info.duration < clip_seconds - AUDIO_TOLERANCE_S:
-        raise MediaError(f"{path}: {info.duration:.2f} s long, shorter than one {clip_seconds:.2f} s sample")
+    info = check_video(probe(path), Needs(audio=True, min_seconds=clip_seconds, minimum="one sample"))
     for iv in intervals:
         if iv.end > info.duration + AUDIO_TOLERANCE_S:
             raise DatasetError(f"{iv.file}, row {iv.row}: interval {iv.start}-{iv.end} s lies outside {path} "
@@ -330,158 +335,6 @@ def _finish(k, open_, windows, targets, recording, sample_rate) -> None:
     writer.set_audio(wave)
     writer.close()
     write_wav(targets[k].with_suffix(".wav"), wave, sample_rate)
-
-
-class RecordingReader:
-    """Streams a recording in one demuxing pass: its video frames in order, its audio as mono float32.
-
-    Both streams come from one opened container, so FFmpeg holds the file's index (for an MP4, the
-    sample tables of the whole recording) once. A packet of one stream read while the other is
-    wanted waits: video packets still compressed, audio decoded, keeping only what later windows
-    need. How much waits depends on how the file interleaves its streams: FFmpeg's MP4 reader
-    returns samples in time order, other readers in file order. When more than `WAIT_LIMIT_S` of
-    video has piled up while audio is sought (a file that stores its streams far apart), the audio
-    gets a container of its own, decoded again from the start up to where the first one was.
-    """
-
-    def __init__(self, path, sample_rate: int):
-        self.path, self.rate = path, sample_rate
-        self._container = av.open(str(path))
-        self._video = self._container.streams.video[0]
-        self._video.thread_type = "AUTO"
-        self._audio = self._container.streams.audio[0]
-        self._zero = origin(self._container)
-        self._packets: Iterator[av.Packet] = self._container.demux(self._video, self._audio)
-        self._waiting: deque[av.Packet] = deque()  # video packets read while audio was wanted
-        self._own_audio: av.container.InputContainer | None = None  # once the streams lie far apart
-        self._audio_packets: Iterator[av.Packet] | None = None
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        self._chunks: list[np.ndarray] = []
-        self._have = 0  # samples in _chunks
-        self._base = 0  # sample index of the first buffered sample
-        self._made = 0  # samples made so far
-        self._skip = 0  # samples still to drop (encoder priming before time 0, or made before)
-        self._started = self._video_ended = self._audio_ended = False
-
-    def frames(self) -> Iterator[tuple[av.VideoFrame, float]]:
-        """The video frames with their time in seconds from the recording's start."""
-        while self._waiting or self._read(video=True):
-            if not self._waiting:
-                continue
-            try:
-                frames = self._video.decode(self._waiting.popleft())
-            except av.FFmpegError as e:
-                raise MediaError(f"{self.path}: cannot decode video ({e})") from None
-            for frame in frames:
-                yield frame, (frame.time - self._zero if frame.time is not None else 0.0)
-
-    def take(self, start: int, n: int) -> np.ndarray:
-        """Samples [start, start + n) at the reader's rate; windows must come in order."""
-        while self._base + self._have < start + n and self._read(video=False):
-            pass
-        buf = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-        lo = start - self._base
-        if lo < 0:
-            raise MediaError(f"{self.path}: audio requested out of order")
-        out = buf[lo:lo + n]
-        if len(out) < n - AUDIO_TOLERANCE_S * self.rate:
-            raise MediaError(f"{self.path}: audio ends at {(self._base + len(buf)) / self.rate:.2f} s, "
-                             f"before the sample ending at {(start + n) / self.rate:.2f} s")
-        # windows come in order: what lies before this one's start is no longer needed
-        self._chunks, self._have, self._base = [buf[lo:]], len(buf) - lo, start
-        return np.pad(out, (0, n - len(out)))
-
-    @property
-    def separate_audio(self) -> bool:
-        """Whether the audio has a container of its own (the streams lie far apart in the file)."""
-        return self._own_audio is not None
-
-    def waiting_seconds(self) -> float:
-        """Seconds of video read but not yet decoded (what waits while audio is sought)."""
-        if not self._waiting:
-            return 0.0
-        first, last = (p.dts if p.dts is not None else p.pts for p in (self._waiting[0], self._waiting[-1]))
-        if first is None or last is None:
-            return 0.0
-        return float((last - first) * (self._video.time_base or 0))
-
-    def close(self) -> None:
-        self._video_ended = self._audio_ended = True
-        self._container.close()
-        if self._own_audio is not None:
-            self._own_audio.close()
-
-    def _read(self, video: bool) -> bool:
-        """Reads one packet toward the wanted stream; False once that stream has ended."""
-        if not (video or self.separate_audio or self._audio_ended) and self.waiting_seconds() > WAIT_LIMIT_S:
-            self._separate()
-        if not video and self._audio_packets is not None:  # audio from a container of its own
-            if self._audio_ended:
-                return False
-            packet = self._next(self._audio_packets)
-            if packet is None:
-                self._end_audio()
-            else:
-                self._decode_audio(packet)
-            return packet is not None
-        if self._video_ended:
-            return False
-        packet = self._next(self._packets)
-        if packet is None:
-            self._video_ended = True
-            if self._audio_packets is None:
-                self._end_audio()
-        elif packet.stream.index == self._video.index:
-            self._waiting.append(packet)
-        else:
-            self._decode_audio(packet)
-        return packet is not None
-
-    def _separate(self) -> None:
-        """Audio from a container of its own; the first one's demuxing goes on with video alone."""
-        self._packets = self._container.demux(self._video)
-        self._own_audio = av.open(str(self.path))
-        self._audio = self._own_audio.streams.audio[0]
-        self._audio_packets = self._own_audio.demux(self._audio)
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=self.rate)
-        self._started, self._skip = False, self._made  # the same samples come again: drop them
-
-    def _next(self, packets: Iterator[av.Packet]) -> av.Packet | None:
-        try:
-            return next(packets)
-        except StopIteration:
-            return None
-        except av.FFmpegError as e:
-            raise MediaError(f"{self.path}: cannot read ({e})") from None
-
-    def _decode_audio(self, packet: av.Packet) -> None:
-        try:
-            frames = self._audio.decode(packet)
-        except av.FFmpegError as e:
-            raise MediaError(f"{self.path}: cannot decode audio ({e})") from None
-        for frame in frames:
-            if not self._started:
-                # a stream that starts late, or early with encoder priming, is aligned on its timestamp
-                self._started = True
-                lead = round((frame.time - self._zero if frame.time is not None else 0.0) * self.rate)
-                self._add_array(np.zeros(max(lead, 0), np.float32))
-                self._skip += max(-lead, 0)
-            self._add(self._resampler.resample(frame))
-
-    def _end_audio(self) -> None:
-        self._add(self._resampler.resample(None))
-        self._audio_ended = True
-
-    def _add(self, frames) -> None:
-        for f in frames:
-            self._add_array(f.to_ndarray().reshape(-1))
-
-    def _add_array(self, data: np.ndarray) -> None:
-        if self._skip:
-            data, self._skip = data[self._skip:], max(0, self._skip - len(data))
-        self._chunks.append(data)
-        self._have += len(data)
-        self._made += len(data)
 
 
 def _publish(tmp: Path, out: Path) -> None:

@@ -1,4 +1,4 @@
-"""A synthetic TV-like benchmark with the structure that makes the paper's problem hard.
+"""A synthetic TV-like benchmark: renders each day's recording and writes the dataset (`make_dataset`).
 
 Each "day" is one long recording made of shots: a presenter talking (espeak-ng speech, the mouth
 moving with it), music over a panning camera, street ambience. Into about half of the 6.4 s slots
@@ -11,12 +11,13 @@ prefix) and each class is given its own visual effect.
 `Difficulty` makes the paper's problem harder in the ways its premise names, each setting off by
 default (today's generator): visual effects with no sound, effect sounds with nothing on screen,
 and effects buried deeper in the speech and music. See docs/datasets.md (Difficulty).
+
+What a day holds is planned in `synth_plan`, its sounds come from `synth_sources` and
+`synth_audio`, its pictures from `synth_video`.
 """
 
 import csv
-import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -27,14 +28,24 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from media import decode_audio
-
 from ..speech import espeak_available
 from . import synth_audio as sa
-from .errors import DatasetError, MediaError
+from .errors import DatasetError
 from .manifest import read_manifest
-from .media import Mp4Writer
 from .segment import _publish, segment
+from .synth_plan import (
+    SLOT,
+    Difficulty,
+    Distractor,
+    PlannedEffect,
+    background_audio,
+    mix_effects,
+    mouth_envelope,
+    plan_distractors,
+    plan_effects,
+    plan_shots,
+)
+from .synth_sources import SAMPLE_RATE, FolderBank, SynthBank, recorded_speech
 from .synth_video import (
     FPS,
     HEIGHT,
@@ -47,350 +58,9 @@ from .synth_video import (
     TalkScene,
     landscape,
 )
+from .writers import Mp4Writer
 
-SAMPLE_RATE = 48_000
-SLOT = 6.4  # seconds: the segment length, so every effect lies inside one sample
-SNR_DB = (-6.0, 6.0)  # effect level against the background around it: often quieter
-MAX_BURIAL_DB = 30.0  # below -36 dB an effect is inaudible: nothing left to learn
-LEVELS = {"talk": 0.08, "music": 0.06, "ambience": 0.03}
-SHOT_KINDS, SHOT_WEIGHTS = ("talk", "music", "ambience"), (0.45, 0.35, 0.2)
-SFX_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".mp3", ".opus"}
-MAX_UTTERANCES = 64  # recorded speech: utterances decoded and kept for the presenter
-MIN_UTTERANCE_SECONDS = 1.0
-MAX_SFX_CLASSES = len(PALETTE)
-MIN_EFFECT_SECONDS = 0.15  # segment labels an effect that overlaps a sample by 0.1 s
-
-
-class SynthBank:
-    """Synthesised sound effects, one class per visual kind; every instance is drawn afresh."""
-
-    source = "synthesised"
-
-    def __init__(self):
-        self.classes = list(sa.SOUND_CLASSES)
-
-    def draw(self, cls: str, rng, held_out: bool = False) -> np.ndarray:
-        return sa.synth_effect(cls, rng, SAMPLE_RATE)
-
-
-class FolderBank:
-    """Real recordings: `DIR/<class>/*.<audio>`, or `DIR/<class>_<name>.<audio>`.
-
-    With `split_by_recording` (the default) each class's files are divided once, by a hash of
-    the file name: about a third are held out for the valid and test days and never used on a
-    training day, so a test sound was never heard in training. Classes with fewer than 2 usable
-    files cannot be split and are dropped; so are files shorter than MIN_EFFECT_SECONDS once
-    leading silence is trimmed (segment would label them "no effect"). Every drop is logged.
-    """
-
-    def __init__(self, folder, split_by_recording: bool = True, log=print):
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise DatasetError(f"{folder}: sound-effect folder does not exist")
-        files: dict[str, list[Path]] = {}
-        ignored: dict[str, int] = {}
-        for p in sorted(folder.rglob("*")):
-            if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS:
-                files.setdefault(sfx_class(p, folder), []).append(p)
-            elif p.is_file():
-                ignored[p.suffix.lower() or "(none)"] = ignored.get(p.suffix.lower() or "(none)", 0) + 1
-        if ignored:
-            log(f"{folder}: ignored {sum(ignored.values())} file(s) that are not audio "
-                f"({', '.join(f'{n} {ext}' for ext, n in sorted(ignored.items()))})")
-        self._decoded: dict[Path, np.ndarray] = {}
-        short = []
-        for cls in list(files):
-            usable = []
-            for p in files[cls]:
-                try:
-                    if len(self._load(p)) >= MIN_EFFECT_SECONDS * SAMPLE_RATE:
-                        usable.append(p)
-                    else:
-                        short.append(p)
-                except MediaError as exc:
-                    log(f"skipping {exc}")
-            files[cls] = usable
-        if short:
-            log(f"skipping {len(short)} recording(s) shorter than {MIN_EFFECT_SECONDS} s after trimming "
-                f"silence (a sample would be labelled 'no effect'): " + ", ".join(p.name for p in short[:5])
-                + (" ..." if len(short) > 5 else ""))
-        need = 2 if split_by_recording else 1
-        small = sorted(c for c, f in files.items() if len(f) < need)
-        if small:
-            log(f"dropping {len(small)} class(es) with fewer than {need} usable recording(s)"
-                f"{' (a class needs one for training and one held out)' if split_by_recording else ''}: "
-                + ", ".join(small[:8]) + (" ..." if len(small) > 8 else ""))
-        files = {c: f for c, f in files.items() if len(f) >= need}
-        if len(files) < 2:
-            raise DatasetError(f"{folder}: need sound effects of at least 2 classes with {need}+ usable "
-                               f"recordings each ({', '.join(sorted(SFX_EXTENSIONS))}), found {len(files)}; "
-                               "a class is the sub-folder, or the file-name prefix before _ - or space")
-        # the largest classes, each paired with its own visual effect and colour
-        keep = sorted(files, key=lambda c: (-len(files[c]), c))[:MAX_SFX_CLASSES]
-        dropped = sorted(set(files) - set(keep))
-        if dropped:
-            log(f"keeping the {len(keep)} largest classes; dropping {len(dropped)}: {', '.join(dropped)}")
-        self.files = {c: files[c] for c in sorted(keep)}
-        self.classes = list(self.files)
-        self.source = str(folder)
-        self.held = {c: self._held_out(f) if split_by_recording else list(f) for c, f in self.files.items()}
-        self.train = {c: [p for p in f if p not in self.held[c]] if split_by_recording else list(f)
-                      for c, f in self.files.items()}
-        log(f"sound effects: {sum(map(len, self.files.values()))} recordings in {len(keep)} classes "
-            f"({', '.join(f'{c} {len(f)}' for c, f in self.files.items())}); "
-            + ("split by recording: " + f"{sum(map(len, self.held.values()))} held out for valid/test"
-               if split_by_recording else "train and test draw from the same recordings"))
-
-    @staticmethod
-    def _held_out(paths: list[Path]) -> list[Path]:
-        order = sorted(paths, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
-        return order[: max(1, round(len(order) / 3))]
-
-    def draw(self, cls: str, rng, held_out: bool = False) -> np.ndarray:
-        pool = (self.held if held_out else self.train)[cls]
-        path = pool[rng.integers(len(pool))]
-        wave = self._load(path)
-        length = max(int(rng.uniform(0.3, 3.0) * SAMPLE_RATE), int(MIN_EFFECT_SECONDS * SAMPLE_RATE))
-        return sa.normalise(sa._fade(wave[:length].copy(), SAMPLE_RATE, 0.002, 0.05))
-
-    def recordings(self) -> dict:
-        """{class: {"train": [names], "held_out": [names]}} for dataset.json."""
-        return {c: {"train": [str(p) for p in self.train[c]], "held_out": [str(p) for p in self.held[c]]}
-                for c in self.classes}
-
-    def _load(self, path: Path) -> np.ndarray:
-        if path not in self._decoded:
-            wave = decode_audio(path, SAMPLE_RATE)
-            loud = np.flatnonzero(np.abs(wave) > 0.02 * (np.abs(wave).max() + 1e-12))
-            if not loud.size:
-                raise MediaError(f"{path}: silent sound effect")
-            self._decoded[path] = wave[loud[0]:]  # the effect starts at its onset
-        return self._decoded[path]
-
-
-def recorded_speech(folder, rng, log=print) -> list[np.ndarray]:
-    """The presenter's utterances from a folder of recorded speech (any audio files, searched
-    recursively): up to MAX_UTTERANCES files of at least MIN_UTTERANCE_SECONDS, drawn by `rng`,
-    decoded mono at SAMPLE_RATE. Unreadable, silent and short files are skipped and counted."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"{folder}: speech folder does not exist")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SFX_EXTENSIONS)
-    out: list[np.ndarray] = []
-    short = f"shorter than {MIN_UTTERANCE_SECONDS:g} s"
-    skipped = {"unreadable": 0, "silent": 0, short: 0}
-    for i in rng.permutation(len(files)):
-        if len(out) == MAX_UTTERANCES:
-            break
-        try:
-            wave = decode_audio(files[i], SAMPLE_RATE)
-        except MediaError as exc:
-            log(f"speech: skipping {exc}")
-            skipped["unreadable"] += 1
-            continue
-        if not np.abs(wave).max() > 0:
-            skipped["silent"] += 1
-        elif len(wave) < MIN_UTTERANCE_SECONDS * SAMPLE_RATE:
-            skipped[short] += 1
-        else:
-            out.append(wave)
-    if not out:
-        raise DatasetError(f"{folder}: no recorded utterance of at least {MIN_UTTERANCE_SECONDS:g} s among "
-                           f"{len(files)} audio file(s) ({', '.join(sorted(SFX_EXTENSIONS))})")
-    left_out = ", ".join(f"{n} {why}" for why, n in skipped.items() if n)
-    log(f"speech: {len(out)} recorded utterances from {folder} ({len(files)} audio files"
-        + (f"; skipped {left_out})" if left_out else ")"))
-    return out
-
-
-def sfx_class(path: Path, root: Path) -> str:
-    rel = path.relative_to(root)
-    if len(rel.parts) > 1:
-        return rel.parts[0]
-    stem = path.stem
-    for sep in ("_", "-", " "):
-        if sep in stem:
-            parts = [p for p in stem.split(sep) if p]
-            # a leading number (00_ship_horn) is an index, not a class
-            while len(parts) > 1 and parts[0].isdigit():
-                parts = parts[1:]
-            return parts[0].lower()
-    return stem.lower()
-
-
-@dataclass(frozen=True)
-class Difficulty:
-    """How much harder than today's generator (the defaults) the benchmark is.
-
-    Shares are of all the 6.4 s slots of a day (rounded, like the targets' half); distractors go
-    only to slots without a target, so the two shares add up to at most 0.5. The weak label of
-    every distractor slot is "no effect": the label denotes the target co-occurrence (an effect
-    with its visual effect), as the paper's weak labels do, and a distractor is half of one.
-    """
-
-    visual_distractors: float = 0.0  # a visual effect of a class, no sound effect
-    acoustic_distractors: float = 0.0  # an effect sound of a class, nothing on screen (off-screen)
-    burial_db: float = 0.0  # effects (and acoustic distractors) this much quieter than -6 ... +6 dB
-
-    def __post_init__(self):
-        for name in ("visual_distractors", "acoustic_distractors"):
-            share = getattr(self, name)
-            if not _is_number(share) or not 0 <= share <= 0.5:
-                raise DatasetError(f"{name} must be a share of the slots between 0 and 0.5, got {share!r}")
-        if self.visual_distractors + self.acoustic_distractors > 0.5:
-            raise DatasetError(
-                "visual_distractors + acoustic_distractors must be at most 0.5 (distractors go to the "
-                f"half of the slots without a target), got {self.visual_distractors} + "
-                f"{self.acoustic_distractors}")
-        if not _is_number(self.burial_db) or not 0 <= self.burial_db <= MAX_BURIAL_DB:
-            raise DatasetError(f"burial_db must be between 0 and {MAX_BURIAL_DB:g} dB (how much quieter "
-                               f"than {SNR_DB[0]:g} ... +{SNR_DB[1]:g} dB the effects are mixed), "
-                               f"got {self.burial_db!r}")
-
-    @property
-    def snr_db(self) -> tuple[float, float]:
-        return SNR_DB[0] - self.burial_db, SNR_DB[1] - self.burial_db
-
-    @property
-    def any_distractors(self) -> bool:
-        return self.visual_distractors > 0 or self.acoustic_distractors > 0
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-@dataclass
-class PlannedEffect:
-    onset: float  # seconds in the day's recording, on a frame boundary
-    cls: str
-    sound: np.ndarray
-    visual: Effect
-
-    @property
-    def end(self) -> float:
-        return self.onset + len(self.sound) / SAMPLE_RATE
-
-
-def plan_effects(rng, slots: int, bank, held_out: bool = False) -> list[PlannedEffect]:
-    """Exactly half the slots (rounded) hold one effect; classes cycle so each day has them all."""
-    chosen = np.sort(rng.choice(slots, size=max(1, round(slots / 2)), replace=False))
-    order = list(rng.permutation(bank.classes))
-    effects = []
-    for n, slot in enumerate(chosen):
-        cls = order[n % len(order)]
-        sound, onset, dur = _placed_sound(rng, int(slot), cls, bank, held_out)
-        effects.append(PlannedEffect(onset, cls, sound, _visual(bank, cls, dur, rng)))
-    return effects
-
-
-def _placed_sound(rng, slot: int, cls: str, bank, held_out: bool) -> tuple[np.ndarray, float, float]:
-    """A sound of `cls` cut to fit a slot, and where in the slot it starts: (sound, onset, seconds)."""
-    sound = bank.draw(cls, rng, held_out)[: int((SLOT - 0.6) * SAMPLE_RATE)]
-    dur = len(sound) / SAMPLE_RATE
-    return sound, _onset(rng, slot, dur), dur
-
-
-@dataclass
-class Distractor:
-    """Half of a target co-occurrence in a slot without a target: only its picture ("visual") or
-    only its sound ("acoustic", as if off screen). Labelled "no effect"."""
-
-    kind: str
-    onset: float
-    cls: str
-    sound: np.ndarray  # mixed in for an acoustic one; a visual one takes only its duration from it
-    visual: Effect | None
-
-    @property
-    def end(self) -> float:
-        return self.onset + len(self.sound) / SAMPLE_RATE
-
-
-def plan_distractors(rng, slots: int, taken, bank, difficulty: Difficulty,
-                     held_out: bool = False) -> list[Distractor]:
-    """Distractors in slots without a target, placed and sized like the targets, classes cycling.
-
-    `rng` is a stream of its own, so the targets, the shots and the background are the same at
-    every difficulty (the levels of a study differ only by their distractors and burial)."""
-    free = np.setdiff1d(np.arange(slots), np.asarray(sorted(taken), dtype=int))
-    n_visual = min(round(difficulty.visual_distractors * slots), len(free))
-    n_acoustic = min(round(difficulty.acoustic_distractors * slots), len(free) - n_visual)
-    chosen = rng.permutation(free)[: n_visual + n_acoustic]
-    order = list(rng.permutation(bank.classes))
-    out = []
-    for n, slot in enumerate(chosen):
-        cls = order[n % len(order)]
-        sound, onset, dur = _placed_sound(rng, int(slot), cls, bank, held_out)
-        visual = _visual(bank, cls, dur, rng) if n < n_visual else None
-        out.append(Distractor("visual" if visual else "acoustic", onset, cls, sound, visual))
-    return sorted(out, key=lambda d: d.onset)
-
-
-def _onset(rng, slot: int, dur: float) -> float:
-    """Whole inside its slot, on a frame boundary."""
-    return round(slot * SLOT + math.ceil(rng.uniform(0.2, SLOT - dur - 0.3) * FPS) / FPS, 6)
-
-
-def _visual(bank, cls: str, dur: float, rng) -> Effect:
-    k = bank.classes.index(cls)
-    return Effect(KINDS[k % len(KINDS)], PALETTE[k % len(PALETTE)], dur, rng)
-
-
-def plan_shots(rng, total: float) -> list[tuple[float, float, str]]:
-    shots, t = [], 0.0
-    while t < total - 1e-6:
-        end = min(total, t + rng.uniform(4.0, 12.0))
-        shots.append((t, end, str(rng.choice(SHOT_KINDS, p=SHOT_WEIGHTS))))
-        t = end
-    return shots
-
-
-def background_audio(rng, shots, total: float, speech: list[np.ndarray]):
-    """The non-target soundtrack and the speech alone (for the presenter's mouth)."""
-    n = round(total * SAMPLE_RATE)
-    mix, voice = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    for start, end, kind in shots:
-        i, j = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
-        if kind == "talk":
-            voice[i:j] = _talk(rng, j - i, speech)
-        else:
-            make = sa.music if kind == "music" else sa.ambience
-            part = make(rng, (j - i) / SAMPLE_RATE + 0.01, SAMPLE_RATE)[: j - i]
-            mix[i:j] = sa._fade(part[: j - i] * LEVELS[kind] / (sa.rms(part) + 1e-9), SAMPLE_RATE, 0.2, 0.2)
-    mix += voice + 0.004 * rng.standard_normal(n).astype(np.float32)
-    return mix, voice
-
-
-def _talk(rng, n: int, speech: list[np.ndarray]) -> np.ndarray:
-    out, i = np.zeros(n, np.float32), int(rng.uniform(0.1, 0.5) * SAMPLE_RATE)
-    while i < n:
-        utterance = speech[rng.integers(len(speech))]
-        piece = utterance[: n - i] * (LEVELS["talk"] / (sa.rms(utterance) + 1e-9))
-        out[i:i + len(piece)] = piece
-        i += len(piece) + int(rng.uniform(0.2, 0.8) * SAMPLE_RATE)
-    return out
-
-
-def mix_effects(mix: np.ndarray, effects, rng, snr_db=SNR_DB) -> list[float]:
-    """Adds each effect (`.onset`, `.sound`) at a level drawn from `snr_db` against the sound
-    around it; returns the levels drawn (dB)."""
-    levels = []
-    for e in effects:
-        i = round(e.onset * SAMPLE_RATE)
-        around = mix[i:i + len(e.sound)]
-        db = rng.uniform(*snr_db)
-        around += e.sound[: len(around)] * (max(sa.rms(around), 0.01) * 10 ** (db / 20))
-        levels.append(float(db))
-    return levels
-
-
-def mouth_envelope(voice: np.ndarray):
-    hop = SAMPLE_RATE // FPS
-    frames = len(voice) // hop
-    env = np.sqrt(np.mean(voice[: frames * hop].reshape(frames, hop) ** 2, axis=1))
-    env = np.clip(env / (LEVELS["talk"] * 1.2), 0, 1)
-    return lambda t: env[min(int(t * FPS), frames - 1)]
+__all__ = ["SAMPLE_RATE", "SLOT", "Difficulty", "make_dataset"]
 
 
 @dataclass
@@ -465,13 +135,7 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     """
     out = Path(out_dir).resolve()
     slots = int(minutes_per_day * 60 // SLOT)
-    if days < 3:
-        raise DatasetError(f"days must be at least 3 (whole days go to train, valid and test), got {days}")
-    held = max(1, round(days / 6))
-    valid_days, test_days = valid_days or held, test_days or held
-    if days - valid_days - test_days < 1:
-        raise DatasetError(f"{days} days leave no training day after {valid_days} valid and "
-                           f"{test_days} test days")
+    valid_days, test_days = _held_days(days, valid_days, test_days)
     if slots < 2:
         raise DatasetError(f"minutes_per_day must give at least 2 samples of {SLOT} s, got {minutes_per_day}")
     if out.exists() and not overwrite:
@@ -530,6 +194,18 @@ def make_dataset(out_dir, days: int = 6, minutes_per_day: float = 4.0, seed: int
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _held_days(days: int, valid_days: int | None, test_days: int | None) -> tuple[int, int]:
+    """(valid days, test days): one day in six each by default, leaving at least one for training."""
+    if days < 3:
+        raise DatasetError(f"days must be at least 3 (whole days go to train, valid and test), got {days}")
+    held = max(1, round(days / 6))
+    valid_days, test_days = valid_days or held, test_days or held
+    if days - valid_days - test_days < 1:
+        raise DatasetError(f"{days} days leave no training day after {valid_days} valid and "
+                           f"{test_days} test days")
+    return valid_days, test_days
 
 
 def _remove_abandoned(out: Path, log) -> None:

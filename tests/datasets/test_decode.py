@@ -52,6 +52,16 @@ def test_it_refuses_a_clip_shorter_than_the_preset(media):
         decode_video(media["mkv"], DEMO, start=2.0)
 
 
+def test_it_pads_a_video_shorter_than_the_window_with_its_last_frame(media):
+    frames = decode_video(media["short"], DEMO, seconds=5.0)  # 5 s of a 6.4 s window
+    indices = [read_index(f) for f in frames]
+    # 25 frames at 5 fps from a 30 fps source, then its last frame (149, at 4.97 s) to the window's end
+    assert indices[:25] == [6 * k for k in range(25)]
+    assert indices[25:] == [149] * 7
+    with pytest.raises(MediaError, match=r"d\.mp4.*video ends at 5\.0"):
+        decode_video(media["short"], DEMO, seconds=6.0)  # a video shorter than it says
+
+
 def test_it_reads_audio_as_mono_at_the_rate_asked(media):
     wave = decode_audio(media["mkv"], 16_000, seconds=6.4)
     assert wave.shape == (102_400,) and wave.dtype == np.float32

@@ -11,8 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from scipy.io import wavfile
 
+from media.reader import WAIT_LIMIT_S, RecordingReader
 from retrieval.data import DatasetError, MediaError, decode_audio, decode_video, probe, read_manifest
-from retrieval.data.segment import WAIT_LIMIT_S, RecordingReader, segment
+from retrieval.data.segment import segment
 from retrieval.presets import Preset
 from tests.datasets.helpers import make_recording, read_index, tone
 
@@ -132,8 +133,9 @@ def test_it_names_an_annotation_for_an_unknown_recording(small):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p: make_recording(p, 7.0, size=(64, 36), audio=False), r"day2/rec.mp4: no audio stream"),
-    (lambda p: make_recording(p, 5.0, size=(64, 36)), r"day2/rec.mp4: 5.0\d s long, shorter than one 6.40 s"),
+    (lambda p: make_recording(p, 7.0, size=(64, 36), audio=False), r"day2/rec.mp4: has no audio stream"),
+    (lambda p: make_recording(p, 5.0, size=(64, 36)),
+     r"day2/rec.mp4: 5.0\d s long, shorter than the 6.4 s minimum \(one sample\)"),
     (lambda p: p.write_bytes(b"\x00garbage" * 1000), r"day2/rec.mp4: not a readable media file"),
 ])
 def test_it_names_a_bad_recording_and_leaves_nothing_behind(small, make, message):
@@ -149,7 +151,7 @@ def test_it_skips_and_counts_bad_recordings_when_asked(small):
     make_recording(small / "day2" / "rec.mp4", 7.0, size=(64, 36), audio=False)
     report = run(small, "day3/rec.mp4,1,2,boom\nday3/rec.mp4,1.5,2.5,pop\n", skip_bad=True)
     assert report.samples == 3 and report.recordings == 3 and len(report.skipped) == 2
-    assert "day2/rec.mp4: no audio stream" in report.skipped[0] and "overlap" in report.skipped[1]
+    assert "day2/rec.mp4: has no audio stream" in report.skipped[0] and "overlap" in report.skipped[1]
     # splits are drawn among the sources left
     assert report.splits == {"train": ["day1"], "valid": ["day4"], "test": ["day5"]}
     assert {r.source for r in read_manifest(small.parent / "out")} == {"day1", "day4", "day5"}

@@ -131,8 +131,8 @@ def _sfx_folder(root: Path) -> Path:
 
     import imageio_ffmpeg
 
-    from retrieval.data.media import write_wav
     from retrieval.data.synth_audio import synth_effect
+    from retrieval.data.writers import write_wav
 
     rng = np.random.default_rng(0)
     root.mkdir()
@@ -177,7 +177,7 @@ def test_real_folders_split_by_recording_and_say_what_they_drop(tmp_path):
 def _speech_folder(root: Path) -> Path:
     """'Recorded speech' as a folder has it: tones at 1234 Hz standing in for utterances (so that
     the presenter's voice can be found in the recordings), one too short, one silent, one broken."""
-    from retrieval.data.media import write_wav
+    from retrieval.data.writers import write_wav
 
     sr = 16_000
     root.mkdir()

@@ -155,8 +155,8 @@ def test_benchmark_rejects_unknown_settings(dataset, tmp_path):
 
 def _library(root):
     """Two generated sounds per effect class, one sub-folder per class, as a sound library."""
-    from retrieval.data.media import write_wav
     from retrieval.data.synth_audio import SOUND_CLASSES, synth_effect
+    from retrieval.data.writers import write_wav
 
     rng = np.random.default_rng(5)
     for cls in SOUND_CLASSES:

@@ -340,3 +340,25 @@ def test_a_study_option_chooses_every_videos_sound_at_once(media_root, checkpoin
     if option == "assign":  # 3 videos, 6 sounds: capacity 1, so 3 distinct sounds
         assert len({s.sound_id for s in stimuli}) == 3
     assert exp.hub_shares()["Model"]["hubness"] == option
+
+
+def test_a_short_video_and_a_length_mismatch_are_built_as_long_as_imported(media_root, checkpoint):
+    from evalsite.experiments import importer
+    from tests.evalsite.experiments.conftest import ffmpeg
+    from tests.workers.media import make_video
+
+    short = make_video(media_root / "short.mp4", seconds=2.0, fps=10)
+    apart = media_root / "apart.mkv"  # a 7 s picture with 3 s of sound
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=7", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=3", "-c:v", "libx264", "-c:a", "libvorbis",
+           "-pix_fmt", "yuv420p", str(apart))  # fmt: skip
+    videos = [importer.import_video(path).obj for path in (short, apart)]
+    assert [round(v.duration, 1) for v in videos] == [2.0, 3.0]
+    exp = experiment(videos, library(media_root), ("model", "random", "original"), trained_model(checkpoint))
+    run_build(exp.pk, progress=False)
+    for s in exp.stimuli.all():
+        assert s.status == "done", s.error
+        built = mux.probe_video(s.file.path)  # the clip is the video as imported, no padding shown
+        # (a copied H.264 stream ends on a packet: up to two frames at 10 fps past the cut)
+        assert built.duration == pytest.approx(s.video.duration, abs=0.25)
+        assert s.duration == pytest.approx(s.video.duration, abs=0.05)

@@ -1,6 +1,7 @@
 """import_media's checks on real and deliberately broken files: truncated, too short, too long, too
-large, without audio, every container FFmpeg reads, non-media files, names that stay unique; and
-the experiment form refusing the original soundtrack for videos without one."""
+large, without audio, a length mismatch, short videos, every container FFmpeg reads, non-media
+files, names that stay unique; and the experiment form refusing the original soundtrack for videos
+without one."""
 
 import shutil
 
@@ -40,20 +41,25 @@ def made(tmp_path_factory):
     # A cut-off download: the header (moved to the front) still says 7 s.
     data = good.read_bytes()
     (root / "cut.mp4").write_bytes(data[: len(data) // 4])
-    clip(root / "short.mp4", seconds=3.0)
+    clip(root / "short.mp4", seconds=0.5)
+    clip(root / "brief.mp4", seconds=3.0)
     clip(root / "mute.mp4", acodec=None)
     return root
+
+
+SHORT_NOTE = "shorter than the models' 6.4 s window: embedded with its last frame held to the window's end"
 
 
 def test_every_container_is_imported_with_a_unique_name_and_every_file_gets_a_line(tmp_path, made):
     folder = tmp_path / "v"
     folder.mkdir()
-    for name in ["door.mp4", *(f"door{s}" for s in CONTAINERS), "cut.mp4", "short.mp4", "mute.mp4"]:
+    names = ["door.mp4", *(f"door{s}" for s in CONTAINERS), "cut.mp4", "short.mp4", "brief.mp4", "mute.mp4"]
+    for name in names:
         shutil.copy(made / name, folder / name)
     (folder / "README.txt").write_text("clips for the pilot\n")
     out, err, error = run("--library", "lib", "--videos", str(folder))
     names = set(Video.objects.values_list("name", flat=True))
-    assert names == {"door.mp4", *(f"door{s}" for s in CONTAINERS), "mute.mp4"}, err
+    assert names == {"door.mp4", *(f"door{s}" for s in CONTAINERS), "mute.mp4", "brief.mp4"}, err
     assert f"ok    video {folder / 'door.ogv'} as 'door.ogv': 7.00 s, 64x48, audio" in out
     assert f"ok    video {folder / 'door.ogg'} as 'door.ogg': 7.00 s, 64x48, no audio" in out
     assert f"ok    video {folder / 'mute.mp4'} as 'mute.mp4': 7.00 s, 64x48, no audio" in out
@@ -61,13 +67,14 @@ def test_every_container_is_imported_with_a_unique_name_and_every_file_gets_a_li
     assert f"skip  video {folder / 'README.txt'}: not a media file" in out
     assert f"ERROR video {folder / 'cut.mp4'}: does not decode past 1." in err
     assert (
-        f"ERROR video {folder / 'short.mp4'}: 3.00 s long, shorter than one clip (6.4 s, VIDEO_MIN_SECONDS)"
+        f"ERROR video {folder / 'short.mp4'}: 0.50 s long, shorter than the 1 s minimum (VIDEO_MIN_SECONDS)"
         in err
     )
-    assert "videos: 9 imported, 0 already present, 2 failed, 1 not media" in out
+    assert f"ok    video {folder / 'brief.mp4'} as 'brief.mp4': 3.00 s, 64x48, audio; {SHORT_NOTE}" in out
+    assert "videos: 10 imported, 0 already present, 2 failed, 1 not media" in out
     assert error == "2 files failed; the others were imported"
-    # Every file named once: 12 files, 12 lines.
-    assert sum(line.startswith(("ok ", "skip ", "ERROR ")) for line in (out + err).splitlines()) == 12
+    # Every file named once: 13 files, 13 lines.
+    assert sum(line.startswith(("ok ", "skip ", "ERROR ")) for line in (out + err).splitlines()) == 13
 
 
 def test_a_truncated_file_is_refused_naming_what_decodes(tmp_path, made):
@@ -134,3 +141,47 @@ def test_a_clip_of_exactly_one_window_is_imported(tmp_path):
     out, err, error = run("--library", "lib", "--videos", str(folder))
     assert error is None, err
     assert Video.objects.get().name == "exact.mp4"
+
+
+def test_a_theora_ogg_with_a_still_picture_is_imported_whole(tmp_path):
+    # A still picture makes libtheora write empty packets ("unchanged"), which PyAV alone took for
+    # the end of the stream: the file was refused as "does not decode past 0.00 s".
+    folder = tmp_path / "v"
+    folder.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "color=c=blue:size=64x48:rate=10:duration=7", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=7", "-c:v", "libtheora", "-c:a", "libvorbis",
+           str(folder / "still.ogg"))  # fmt: skip
+    out, err, error = run("--library", "lib", "--videos", str(folder))
+    assert error is None, err
+    assert f"ok    video {folder / 'still.ogg'} as 'still.ogg': 7.00 s, 64x48, audio" in out
+    assert Video.objects.get().duration == pytest.approx(7.0, abs=0.05)
+
+
+@pytest.mark.parametrize("audio_seconds, line", [
+    (3.0, "3.00 s, 64x48, audio; length mismatch: the sound is 4.00 s shorter than the picture, trimmed to "
+          "3.00 s; " + SHORT_NOTE),
+    (9.0, "7.00 s, 64x48, audio; length mismatch: the sound is 2.00 s longer than the picture, cut at its "
+          "end"),
+])  # fmt: skip
+def test_a_length_mismatch_is_named_as_such_and_trimmed_to_the_shorter_stream(tmp_path, audio_seconds, line):
+    folder = tmp_path / "v"
+    folder.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=7", "-f", "lavfi", "-i",
+           f"sine=frequency=440:sample_rate=48000:duration={audio_seconds}", "-c:v", "libx264", "-c:a",
+           "libvorbis", "-pix_fmt", "yuv420p", str(folder / "apart.mkv"))  # fmt: skip
+    out, err, error = run("--library", "lib", "--videos", str(folder))
+    assert error is None and "truncated" not in err, err
+    assert f"ok    video {folder / 'apart.mkv'} as 'apart.mkv': {line}" in out
+    assert Video.objects.get().duration == pytest.approx(min(7.0, audio_seconds), abs=0.05)
+
+
+def test_a_length_mismatch_that_leaves_less_than_the_minimum_is_refused(tmp_path, settings):
+    settings.VIDEO_MIN_SECONDS = 4.0
+    folder = tmp_path / "v"
+    folder.mkdir()
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10:duration=7", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=3", "-c:v", "libx264", "-c:a", "libvorbis",
+           "-pix_fmt", "yuv420p", str(folder / "apart.mkv"))  # fmt: skip
+    _, err, _ = run("--library", "lib", "--videos", str(folder))
+    assert "apart.mkv: 3.00 s long once trimmed to its shorter stream, shorter than the 4 s minimum" in err
+    assert not Video.objects.exists()

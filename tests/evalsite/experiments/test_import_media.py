@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from evalsite.experiments import media
+from evalsite.experiments import importer
 from evalsite.experiments.models import Sound, SoundLibrary, Video
 
 pytestmark = pytest.mark.django_db
@@ -78,9 +78,9 @@ def test_it_skips_files_already_imported(tmp_path, media_dir):
 
 
 def test_it_refuses_a_sound_file_as_a_video_and_a_silent_clip_as_a_sound(media_dir):
-    with pytest.raises(media.MediaError, match="bang.wav: has no video stream"):
-        media.check_video(media.probe(str(media_dir / "bang.wav"), "bang.wav"), "bang.wav")
-    outcome = media.import_sound(media_dir / "silent.mp4", SoundLibrary.objects.create(name="x"))
+    with pytest.raises(importer.MediaError, match="bang.wav: has no video stream"):
+        importer.check_video(importer.probe(str(media_dir / "bang.wav"), "bang.wav"))
+    outcome = importer.import_sound(media_dir / "silent.mp4", SoundLibrary.objects.create(name="x"))
     assert (
         outcome.status == "failed" and outcome.message == f"{media_dir / 'silent.mp4'}: has no audio stream"
     )
@@ -153,11 +153,11 @@ def test_it_completes_the_onset_of_a_clip_imported_earlier_from_a_folder(tmp_pat
 def test_it_lets_the_database_refuse_the_same_content_twice(media_dir):
     from django.db import IntegrityError, transaction
 
-    imported = media.import_video(media_dir / "alpha.mp4").obj
+    imported = importer.import_video(media_dir / "alpha.mp4").obj
     with pytest.raises(IntegrityError), transaction.atomic():
         Video.objects.create(name="copy", file="videos/x.mp4", sha256=imported.sha256)
     library = SoundLibrary.objects.create(name="lib")
-    sound = media.import_sound(media_dir / "bang.wav", library).obj
+    sound = importer.import_sound(media_dir / "bang.wav", library).obj
     with pytest.raises(IntegrityError), transaction.atomic():
         Sound.objects.create(library=library, name="copy", file="sounds/x.wav", sha256=sound.sha256)
     # Rows without a checksum (made by hand) do not collide.

@@ -4,15 +4,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evalsite.experiments import media
+from evalsite.experiments import importer
 from evalsite.experiments.models import SoundLibrary
 
 
 class Command(BaseCommand):
     help = (
         "Import videos and sounds, checking every file of the folders (decoded to the end; videos: not "
-        "truncated, at least one clip long, within VIDEO_MAX_SECONDS and the size limit; soundtrack or "
-        "not). Every file gets a line; a bad one is reported and left out, one already imported (same "
+        "truncated, at least VIDEO_MIN_SECONDS long, within VIDEO_MAX_SECONDS and the size limit; "
+        "soundtrack or not, a length mismatch, a short video's padding). Every file gets a line; "
+        "a bad one is reported and left out, one already imported (same "
         "sha256) is kept. Exits 1 if any file failed."
     )
 
@@ -35,11 +36,11 @@ class Command(BaseCommand):
         outcomes = []
         try:
             if videos:
-                outcomes += media.import_video_folder(videos)
+                outcomes += importer.import_video_folder(videos)
             if sounds:
-                outcomes += media.import_sound_folder(sounds, lib)
+                outcomes += importer.import_sound_folder(sounds, lib)
             if dataset:
-                outcomes += media.import_dataset(dataset, split, lib)
+                outcomes += importer.import_dataset(dataset, split, lib)
         except ValueError as exc:  # a missing folder, or a manifest problem naming file and row
             self._report(outcomes)
             raise CommandError(str(exc)) from None

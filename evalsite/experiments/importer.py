@@ -1,12 +1,14 @@
-"""Checking and importing media: every file is decoded to its end before anything is stored.
+"""Importing media: every file is decoded to its end and checked before anything is stored.
 
 A bad file raises `media.MediaError` naming the file and the problem; the importers report it and
-go on with the next file, so one broken clip never stops (or half-stores) an import. A video is
-refused when it is truncated (a stream decodes markedly shorter than its header says), shorter
-than one clip (VIDEO_MIN_SECONDS), longer than VIDEO_MAX_SECONDS or larger than
-VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE; whether it has a soundtrack is reported. Every file of
-a folder is tried, whatever its suffix (FFmpeg reads far more containers than any list), and gets
-its own line; only a file that is not media and has no media suffix is "skipped".
+go on with the next file, so one broken clip never stops (or half-stores) an import. The checks
+are `media.check_video` / `media.check_sound` with the site's limits (`video_needs`): a video is
+refused when it is truncated, shorter than VIDEO_MIN_SECONDS once trimmed to its shorter stream,
+longer than VIDEO_MAX_SECONDS or larger than VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE; whether
+it has a soundtrack, a length mismatch and how a video shorter than the model's window is treated
+are reported. Every file of a folder is tried, whatever its suffix (FFmpeg reads far more
+containers than any list), and gets its own line; only a file that is not media and has no media
+suffix (`media.MEDIA_SUFFIXES`) is "skipped".
 """
 
 import hashlib
@@ -17,21 +19,12 @@ from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
-from media import VIDEO_TOLERANCE_S, MediaError, MediaInfo
+import media
+from media import MEDIA_SUFFIXES, MediaError, MediaInfo, Needs
 from media import probe as probe_media
+from retrieval.presets import WINDOW_SECONDS
 
 from .models import Sound, SoundLibrary, Video
-
-# Suffixes whose files are surely meant as media: such a file that does not decode is "failed";
-# any other unreadable file (README.txt, .DS_Store) is "skipped", with its line all the same.
-VIDEO_SUFFIXES = {
-    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts", ".ogv",
-    ".ogg", ".3gp", ".3g2", ".flv", ".wmv", ".asf", ".vob", ".dv", ".mxf", ".nut", ".y4m", ".f4v",
-}  # fmt: skip
-SOUND_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma",
-                  ".ac3", ".mka", ".caf", ".au", ".snd"}  # fmt: skip
-MEDIA_SUFFIXES = VIDEO_SUFFIXES | SOUND_SUFFIXES
-TRUNCATION_TOLERANCE_S = 0.5  # a stream that decodes this much shorter than its header is truncated
 
 
 @dataclass
@@ -56,57 +49,35 @@ def probe(source, name: str) -> MediaInfo:
     return info
 
 
-def check_video(info: MediaInfo, name: str) -> MediaInfo:
+def video_needs() -> Needs:
+    """What the site needs of a video: its settings' limits, named in the messages."""
+    return Needs(
+        min_seconds=settings.VIDEO_MIN_SECONDS, minimum="VIDEO_MIN_SECONDS",
+        max_seconds=settings.VIDEO_MAX_SECONDS, longest="VIDEO_MAX_SECONDS",
+        max_long_side=settings.VIDEO_MAX_LONG_SIDE, max_short_side=settings.VIDEO_MAX_SHORT_SIDE,
+        largest="VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE, either orientation",
+    )  # fmt: skip
+
+
+def check_video(info: MediaInfo) -> MediaInfo:
     """Refuses what participants could not watch as a clip, naming the problem and the limit."""
-    if not info.has_video:
-        raise MediaError(f"{name}: has no video stream (is it a sound file?)")
-    check_complete(info, name)
-    duration, shortest = info.duration, settings.VIDEO_MIN_SECONDS
-    if duration < shortest - VIDEO_TOLERANCE_S:  # a 6.4 s dataset clip may decode to 6.3999 s
-        raise MediaError(
-            f"{name}: {duration:.2f} s long, shorter than one clip ({shortest:g} s, VIDEO_MIN_SECONDS)"
-        )
-    return check_limits(info, name)
+    return media.check_video(info, video_needs())
 
 
-def check_limits(info: MediaInfo, name: str) -> MediaInfo:
-    """The maximum length and size; on the header alone too, so that a one-hour or 8K file is
-    refused before it is decoded to its end."""
-    duration, longest = info.duration, settings.VIDEO_MAX_SECONDS
-    if longest and duration > longest:
-        raise MediaError(f"{name}: {duration:.1f} s long; the limit is {longest:g} s (VIDEO_MAX_SECONDS)")
-    long_side, short_side = max(info.width, info.height), min(info.width, info.height)
-    max_long, max_short = settings.VIDEO_MAX_LONG_SIDE, settings.VIDEO_MAX_SHORT_SIDE
-    if (max_long and long_side > max_long) or (max_short and short_side > max_short):
-        raise MediaError(
-            f"{name}: {info.width}x{info.height} is larger than the {max_long}x{max_short} limit "
-            "(VIDEO_MAX_LONG_SIDE x VIDEO_MAX_SHORT_SIDE, either orientation); scale it down first"
-        )
-    return info
-
-
-def check_complete(info: MediaInfo, name: str) -> None:
-    """A stream that decodes markedly shorter than its header says is a truncated file (a cut-off
-    download): refused, since the header's length is what players and the mux would believe."""
-    for stream in info.streams:
-        header, decoded = stream.header_duration, stream.duration
-        if header and decoded is not None and decoded < header - TRUNCATION_TOLERANCE_S:
-            raise MediaError(
-                f"{name}: truncated: its header says {header:.2f} s but the {stream.kind} stream "
-                f"decodes only {decoded:.2f} s"
-            )
+def check_sound(info: MediaInfo) -> MediaInfo:
+    return media.check_sound(info)
 
 
 def describe(info: MediaInfo) -> str:
-    """'6.50 s, 640x360, audio' / 'no audio': what an import line and the admin picker show."""
+    """'6.50 s, 640x360, audio' / 'no audio', then a length mismatch and a short video's treatment:
+    what an import line and the admin picker show."""
+    seconds = media.usable_seconds(info)
     size = f", {info.width}x{info.height}" if info.has_video else ""
-    return f"{info.duration:.2f} s{size}, {'audio' if info.has_audio else 'no audio'}"
-
-
-def check_sound(info: MediaInfo, name: str) -> MediaInfo:
-    if not info.has_audio:
-        raise MediaError(f"{name}: has no audio stream")
-    return info
+    facts = f"{seconds:.2f} s{size}, {'audio' if info.has_audio else 'no audio'}{media.describe_length(info)}"
+    if info.has_video and seconds < WINDOW_SECONDS - media.VIDEO_TOLERANCE_S:
+        facts += (f"; shorter than the models' {WINDOW_SECONDS:g} s window: embedded with its last frame "
+                  "held to the window's end, shown as it is")
+    return facts
 
 
 def sha256_of(fileobj) -> str:
@@ -120,7 +91,7 @@ def sha256_of(fileobj) -> str:
 
 def video_fields(info: MediaInfo) -> dict:
     return {
-        "duration": info.duration,
+        "duration": media.usable_seconds(info),
         "width": info.width,
         "height": info.height,
         "fps": float(info.fps) if info.fps else None,
@@ -138,8 +109,8 @@ def import_video(path: Path, *, name: str | None = None, effect_onset=None, sour
     path = Path(path)
     info = None
     try:
-        check_limits(probe_media(str(path), str(path)), str(path))  # headers only: cheap
-        info = check_video(probe(str(path), str(path)), str(path))
+        media.check_limits(probe_media(str(path), str(path)), video_needs())  # headers only: cheap
+        info = check_video(probe(str(path), str(path)))
         with path.open("rb") as handle:
             digest = sha256_of(handle)
             existing = Video.objects.filter(sha256=digest).first()
@@ -187,7 +158,7 @@ def import_sound(
 ) -> Outcome:
     path = Path(path)
     try:
-        info = check_sound(probe(str(path), str(path)), str(path))
+        info = check_sound(probe(str(path), str(path)))
         with path.open("rb") as handle:
             digest = sha256_of(handle)
             existing = library.sounds.filter(sha256=digest).first()

@@ -1,4 +1,4 @@
-"""Writing samples: H.264 + AAC MP4 (with its own soundtrack) and 16-bit PCM WAV."""
+"""Writing dataset samples: H.264 + AAC MP4 (with its own soundtrack) and 16-bit PCM WAV."""
 
 from collections.abc import Iterable
 from fractions import Fraction

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from django import forms
 
+from media import MediaInfo
+
 from . import importer
 from .models import Experiment, Method, Sound, Video
 
@@ -15,10 +17,10 @@ class _UploadForm(forms.ModelForm):
     kind = ""
 
     # Per kind of upload: the check, the facts stored, the default name, the duplicate it would be.
-    def check(self, info: media.MediaInfo, name: str) -> media.MediaInfo:
+    def check(self, info: MediaInfo) -> MediaInfo:
         raise NotImplementedError
 
-    def fields_from(self, info: media.MediaInfo) -> dict:
+    def fields_from(self, info: MediaInfo) -> dict:
         raise NotImplementedError
 
     def default_name(self, path: Path) -> str:

@@ -8,10 +8,11 @@ cell's two versions in one order (`first`, then `second`).
 - `full`: every cell once per participant, in a random order; consecutive participants see each
   cell in opposite orders.
 - `balanced` (incomplete): each participant takes the next `count` trials of one endless stream
-  in which every V x P trials hold every (video, method pair) cell once, in one order, and the
-  next V x P trials hold them again in the other order. So a participant never sees a video
-  twice (hence never the same pair twice), the method pairs rotate cyclically within a
-  participant, and 2 V P / count consecutive participants see every cell once in each order.
+  cut into passes of V x P trials (V videos, P method pairs); every pass holds every (video,
+  method pair) cell once, and each cell's order flips from one pass to the next. So a
+  participant never sees a video twice (hence never the same pair twice), the method pairs
+  rotate cyclically within a participant, and each run of 2 V P / gcd(2 V P, count)
+  participants, counted from the first, sees every cell equally often in each order.
 
 Two controls are mixed in: a consistency trial (one of the participant's own test trials shown
 again with the order swapped, never right after it) and gold trials (the original soundtrack

@@ -39,11 +39,12 @@ def test_the_balanced_design_shows_every_cell_equally_often_in_both_orders(video
     pairs = methods * (methods - 1) // 2
     # The fewest participants whose trials fill whole double passes (every cell in both orders).
     n = 2 * videos * pairs // math.gcd(2 * videos * pairs, count)
-    lists = participants("balanced", videos, methods, count, n, consistency=False)
-    shown = Counter((t.video, t.first, t.second) for trials in lists for t in trials)
+    lists = participants("balanced", videos, methods, count, 2 * n, consistency=False)
     orders = [(a, b) for a in range(methods) for b in range(methods) if a != b]
-    assert set(shown) == {(v, a, b) for v in range(videos) for a, b in orders}
-    assert set(shown.values()) == {n * count // (2 * videos * pairs)}
+    for run in (lists[:n], lists[n:]):
+        shown = Counter((t.video, t.first, t.second) for trials in run for t in trials)
+        assert set(shown) == {(v, a, b) for v in range(videos) for a, b in orders}
+        assert set(shown.values()) == {n * count // (2 * videos * pairs)}
 
 
 @pytest.mark.parametrize("videos, methods, count", [(4, 3, 4), (6, 4, 3), (10, 4, 7), (5, 5, 5)])

@@ -8,13 +8,17 @@ air, the antiphase tone sounds quieter than Q, and the listener picks A. Six tri
 correct pass. The answer key stays on the server; only the sound reaches the browser.
 """
 
+import itertools
 import secrets
 
 import numpy as np
 
 from .audiocheck import MAX_ATTEMPTS, wav_bytes
 
-__all__ = ["MAX_ATTEMPTS", "PASS_MARK", "TRIALS", "clip_wav", "correct_count", "new_key", "quiet_positions"]
+__all__ = [
+    "MAX_ATTEMPTS", "PASS_MARK", "TRIALS",
+    "clip_wav", "correct_count", "new_key", "quiet_positions", "trial_orders",
+]  # fmt: skip
 
 TRIALS = 6
 PASS_MARK = 5  # correct trials out of TRIALS
@@ -25,13 +29,12 @@ RAMP_SECONDS = 0.1
 GAP_SECONDS = 0.5
 LEVEL = 0.5  # the reference tone's amplitude; Q is 6 dB below it
 TONES = "SQA"  # reference, quieter, antiphase
+ORDERS = ["".join(order) for order in itertools.permutations(TONES)]
 
 
 def new_key(trials: int = TRIALS) -> str:
-    """Each trial's order of the three tones, e.g. 'QAS' + 'SAQ' + ...: 3 letters a trial."""
-    orders = ["".join(p) for p in (("S", "Q", "A"), ("S", "A", "Q"), ("Q", "S", "A"),
-                                     ("Q", "A", "S"), ("A", "S", "Q"), ("A", "Q", "S"))]  # fmt: skip
-    return "".join(secrets.choice(orders) for _ in range(trials))
+    """Each trial's order of the three tones, such as 'QAS' + 'SAQ' + ...: 3 letters a trial."""
+    return "".join(secrets.choice(ORDERS) for _ in range(trials))
 
 
 def trial_orders(key: str) -> list[str]:

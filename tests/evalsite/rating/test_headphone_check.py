@@ -161,6 +161,7 @@ def test_it_excludes_who_failed_and_exports_each_result(client, make_study, walk
     staff.force_login(researcher)
     page = staff.get(reverse("experiments:results", args=[experiment.pk]))
     assert "failed the headphone check" in page.text
+    assert "headphone check required (5 of 6 right)" in page.text
     data = staff.get(reverse("experiments:export_results", args=[experiment.pk])).json()
     by_id = {row["participant"]: row for row in data["headphone_check"]}
     assert by_id[ears.participant.pk] == {"participant": ears.participant.pk, "result": "passed",

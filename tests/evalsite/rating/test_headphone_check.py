@@ -112,7 +112,8 @@ def test_it_refuses_a_missing_or_strange_answer_and_counts_nothing(client, make_
     client.get(w.url("headphone_check"))
     key = w.participant.headphone_check_key
     complete = headphone_answers(key, 6)
-    for bad in [{}, {**complete, "trial_3": ""}, {**complete, "trial_6": "4"}, {**complete, "trial_2": "x"}]:
+    strange = [{**complete, "trial_6": "4"}, {**complete, "trial_2": "x"}, {**complete, "trial_1": "1\x00"}]
+    for bad in [{}, {**complete, "trial_3": ""}, *strange]:
         response = client.post(w.url("headphone_check"), bad)
         assert response.status_code == 400, bad
         assert '<p class="error" role="alert" id="headphone-error">Pick the' in response.text

@@ -148,6 +148,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "screen_audio_check",
+                    "headphone_check",
                     "screen_max_gold_failures",
                     "screen_max_trap_failures",
                     "screen_min_score_sd",

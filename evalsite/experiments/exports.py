@@ -39,6 +39,7 @@ def results_json(experiment: Experiment) -> dict:
             }
             for a in results.attributes
         ],
+        "headphone_check": _headphone_json(experiment),
         "model": results.model,
         "stopping": {
             "rule": experiment.stopping_rule,
@@ -53,6 +54,16 @@ def results_json(experiment: Experiment) -> dict:
         },
     }
 
+
+def _headphone_json(experiment: Experiment) -> list[dict] | None:
+    """Each participant's headphone check, or None when the experiment does not ask for it."""
+    if not experiment.headphone_check:
+        return None
+    return [
+        {"participant": p.pk, "result": headphone_result(p), "correct": p.headphone_check_correct,
+         "attempts": p.headphone_check_attempts}
+        for p in experiment.participants.order_by("pk")
+    ]  # fmt: skip
 
 
 CSV_COLUMNS = [
@@ -78,6 +89,8 @@ CSV_COLUMNS = [
     "quality",
     "sync",
     "completion_code",  # the participant's own, given at the finish
+    "headphone_check",  # passed, failed or not taken; empty when the experiment does not ask for it
+    "headphone_check_correct",  # right answers in the last attempt, of headphonecheck.TRIALS
 ]
 
 
@@ -110,7 +123,19 @@ def csv_rows(experiment: Experiment):
             a.play_count,
             *(getattr(r, attribute.field) or "" for attribute in attributes.OPTIONAL),
             p.completion_code,
+            *_headphone_cells(experiment, p),
         ]
+
+
+def headphone_result(participant) -> str:
+    return {True: "passed", False: "failed", None: "not taken"}[participant.headphone_check_passed]
+
+
+def _headphone_cells(experiment: Experiment, participant) -> list:
+    if not experiment.headphone_check:
+        return ["", ""]
+    correct = participant.headphone_check_correct
+    return [headphone_result(participant), "" if correct is None else correct]
 
 
 def _cell(text: str) -> str:
@@ -148,6 +173,7 @@ CONFIG_FIELDS = [
     "redirect_url",
     "seed",
     "screen_audio_check",
+    "headphone_check",
     "screen_max_gold_failures",
     "screen_max_trap_failures",
     "screen_min_score_sd",

@@ -153,7 +153,7 @@ class ExperimentForm(forms.ModelForm):
             "title", "slug", "instructions", "videos", "sound_library", "mux_mode", "overlay_gain_db",
             "duck_db", "loudness_lufs", "design", "clips_per_participant", "gold_clips", "trap_clips",
             "training_clips", "seed", "participants_wanted", "completion_code", "redirect_url",
-            "screen_audio_check", "screen_max_gold_failures", "screen_max_trap_failures",
+            "screen_audio_check", "headphone_check", "screen_max_gold_failures", "screen_max_trap_failures",
             "screen_min_score_sd", "screen_max_unplayed", "ask_quality", "ask_sync", "stopping_rule",
             "look_every", "planned_comparisons", "target_ci_half_width",
         ]  # fmt: skip

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from retrieval.hubness import hub_share
 
+from . import choices
 from .comparisons import parse_comparisons
 from .library import Sound, SoundLibrary, Video, blind_name
 from .looks import Look
@@ -31,27 +32,10 @@ class Experiment(models.Model):
     """A listening test: videos, the methods whose sounds are compared on them, the design, and
     the life cycle draft (being set up) -> open (the link enrols participants) -> closed."""
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-
-    class MuxMode(models.TextChoices):
-        """How a retrieved sound is put into the video."""
-
-        REPLACE = "replace", "Replace the soundtrack"
-        OVERLAY = "overlay", "Overlay on the original (ducked)"
-
-    class Design(models.TextChoices):
-        FULL = "full", "Every participant rates every stimulus (random order)"
-        BALANCED = "balanced", "Each video once per participant, methods Latin-square balanced"
-
-    class StoppingRule(models.TextChoices):
-        """When recruitment ends (evalsite/experiments/stopping.py)."""
-
-        NONE = "none", "Recruit every participant wanted"
-        SEQUENTIAL = "sequential", "Group-sequential tests (O'Brien-Fleming alpha spending)"
-        PRECISION = "precision", "Every method's MOS CI half-width below a target"
+    Status = choices.Status
+    MuxMode = choices.MuxMode
+    Design = choices.Design
+    StoppingRule = choices.StoppingRule
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Used in the participant link.")
@@ -81,6 +65,9 @@ class Experiment(models.Model):
     # Participant screening (ITU-T P.808's rules as defaults). An empty limit turns the rule off.
     screen_audio_check = models.BooleanField(
         default=True, help_text="Exclude participants who did not pass the audio check."
+    )
+    headphone_check = models.BooleanField(
+        default=False, help_text="Also ask for the headphone check (antiphase test); screen out who fails it."
     )
     screen_max_gold_failures = models.PositiveIntegerField(
         null=True, blank=True, default=0, help_text="Gold clips a participant may fail; empty: no limit."

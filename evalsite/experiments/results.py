@@ -19,6 +19,7 @@ from .models import Experiment, Method, Sound, Stimulus
 def rules_for(experiment: Experiment) -> screening.Rules:
     return screening.Rules(
         audio_check=experiment.screen_audio_check,
+        headphone_check=experiment.headphone_check,
         max_gold_failures=experiment.screen_max_gold_failures,
         max_trap_failures=experiment.screen_max_trap_failures,
         min_score_sd=experiment.screen_min_score_sd,
@@ -55,7 +56,10 @@ def screening_records(experiment: Experiment, ratings) -> list[screening.Partici
         rated[rating.assignment.participant_id].append(
             screening.RatingRecord(stimulus.role, rating.score, stimulus.expected_score, was_played(rating))
         )
-    return [screening.ParticipantRecord(p.pk, p.audio_check_passed, rated[p.pk]) for p in participants]
+    return [
+        screening.ParticipantRecord(p.pk, p.audio_check_passed, rated[p.pk], p.headphone_check_passed)
+        for p in participants
+    ]
 
 
 @dataclass

@@ -12,6 +12,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Rules:
     audio_check: bool = True
+    headphone_check: bool = False  # on when the experiment asks for the headphone check
     max_gold_failures: int | None = 0  # None turns a rule off
     max_trap_failures: int | None = 0
     min_score_sd: float | None = 0.25
@@ -31,6 +32,7 @@ class ParticipantRecord:
     id: object
     audio_check_passed: bool | None
     ratings: Sequence[RatingRecord] = field(default_factory=list)
+    headphone_check_passed: bool | None = None
 
 
 def failed_control(rating: RatingRecord) -> bool:
@@ -44,13 +46,18 @@ def failed_control(rating: RatingRecord) -> bool:
     return False
 
 
+def _check_reasons(record: ParticipantRecord, rules: Rules):
+    for asked, passed, check in (
+        (rules.audio_check, record.audio_check_passed, "audio check"),
+        (rules.headphone_check, record.headphone_check_passed, "headphone check"),
+    ):
+        if asked and passed is not True:
+            yield f"{check} not taken" if passed is None else f"failed the {check}"
+
+
 def reasons(record: ParticipantRecord, rules: Rules) -> list[str]:
     """Every rule the participant breaks, in words; an empty list keeps the participant."""
-    found = []
-    if rules.audio_check and record.audio_check_passed is not True:
-        found.append(
-            "audio check not taken" if record.audio_check_passed is None else "failed the audio check"
-        )
+    found = list(_check_reasons(record, rules))
     for role, limit, noun in (
         ("gold", rules.max_gold_failures, "gold"),
         ("trap", rules.max_trap_failures, "trapping"),

@@ -26,9 +26,14 @@ def clip_wav(digits: str) -> bytes:
     silence = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)  # some players clip the first instant
     wave = np.concatenate([silence, wave, silence])
     peak = float(np.max(np.abs(wave))) or 1.0
-    pcm = (wave / peak * 0.7 * 32767).astype(np.int16)
+    return wav_bytes(wave / peak * 0.7, SAMPLE_RATE)
+
+
+def wav_bytes(wave: np.ndarray, sample_rate: int) -> bytes:
+    """A 16-bit PCM WAV of samples in [-1, 1]: mono (n,) or one column per channel (n, channels)."""
+    pcm = (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16)
     buffer = io.BytesIO()
-    wavfile.write(buffer, SAMPLE_RATE, pcm)
+    wavfile.write(buffer, sample_rate, pcm)
     return buffer.getvalue()
 
 

@@ -2,6 +2,7 @@ from django import forms
 
 from evalsite.experiments.attributes import OPTIONAL
 
+from . import headphonecheck
 from .audiocheck import BadAnswer, normalize_answer
 
 OPTIONAL_BY_FIELD = {a.field: a for a in OPTIONAL}
@@ -27,6 +28,23 @@ class AudioCheckForm(forms.Form):
             return normalize_answer(self.cleaned_data["answer"])
         except BadAnswer as exc:
             raise forms.ValidationError(str(exc)) from None
+
+
+class HeadphoneCheckForm(forms.Form):
+    """One answer per trial of the headphone check: which tone (1, 2 or 3) was the quietest."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for trial in range(1, headphonecheck.TRIALS + 1):
+            self.fields[f"trial_{trial}"] = forms.TypedChoiceField(
+                choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int, error_messages={
+                    "required": f"Pick the quietest tone of sound {trial}.",
+                    "invalid_choice": f"Pick the first, second or third tone of sound {trial}.",
+                },
+            )  # fmt: skip
+
+    def answers(self) -> list[int]:
+        return [self.cleaned_data[f"trial_{trial}"] for trial in range(1, headphonecheck.TRIALS + 1)]
 
 
 class Shared:

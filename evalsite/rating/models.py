@@ -51,6 +51,13 @@ class Participant(models.Model):
     audio_check_digits = models.CharField(max_length=20, blank=True)
     audio_check_attempts = models.PositiveSmallIntegerField(default=0)
     audio_check_passed = models.BooleanField(null=True, blank=True)
+    # The headphone check (rating/headphonecheck.py), when the experiment asks for it: each trial's
+    # order of tones (server-side only), the positions picked in the last attempt, how many were right.
+    headphone_check_key = models.CharField(max_length=30, blank=True)
+    headphone_check_answers = models.CharField(max_length=30, blank=True)
+    headphone_check_correct = models.PositiveSmallIntegerField(null=True, blank=True)
+    headphone_check_attempts = models.PositiveSmallIntegerField(default=0)
+    headphone_check_passed = models.BooleanField(null=True, blank=True)
     training_done_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,5 @@
-"""The participant's steps after enrolment: the audio check, the instructions, the current clip,
-finishing; and the one gate that keeps each page and action to its step (`require_step`)."""
+"""The participant's steps after enrolment: the audio and headphone checks, the instructions, the
+current clip, finishing; and the one gate that keeps each page and action to its step (`require_step`)."""
 
 from django.conf import settings
 from django.db import transaction
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from evalsite.experiments.models import Stimulus
 
-from . import audiocheck
+from . import audiocheck, headphonecheck
 from .models import Assignment, Participant, new_completion_code
 from .refused import Refused
 from .signals import participant_finished
@@ -34,6 +34,8 @@ def next_step(participant: Participant) -> str:
     """The URL name of the page the participant should be on."""
     if participant.audio_check_passed is None:
         return "rating:audio_check"
+    if participant.headphone_check_passed is None and participant.experiment.headphone_check:
+        return "rating:headphone_check"
     if participant.training_done_at is None:
         return "rating:training"
     if unrated(participant).exists():
@@ -137,6 +139,36 @@ def answer_audio_check(participant: Participant, raw: str) -> bool | None:
         p.save(update_fields=["audio_check_attempts", "audio_check_answer", "audio_check_passed",
                               "audio_check_digits"])
     return p.audio_check_passed
+
+
+def headphone_check_key(participant: Participant) -> str:
+    if not participant.headphone_check_key:
+        participant.headphone_check_key = headphonecheck.new_key()
+        participant.save(update_fields=["headphone_check_key"])
+    return participant.headphone_check_key
+
+
+def answer_headphone_check(participant: Participant, answers: list[int]) -> bool | None:
+    """Records one attempt of all trials, as `answer_audio_check` does: True passed (PASS_MARK or
+    more right), False failed for good after MAX_ATTEMPTS, None wrong but may try again."""
+    with transaction.atomic():
+        p = Participant.objects.select_for_update().get(pk=participant.pk)
+        if p.headphone_check_passed is not None:
+            raise Refused("You have already done the headphone check.", 409)
+        if not p.headphone_check_key:
+            raise Refused("Please listen to the headphone check first.", 409)
+        p.headphone_check_attempts += 1
+        p.headphone_check_answers = "".join(map(str, answers))
+        p.headphone_check_correct = headphonecheck.correct_count(p.headphone_check_key, answers)
+        if p.headphone_check_correct >= headphonecheck.PASS_MARK:
+            p.headphone_check_passed = True
+        elif p.headphone_check_attempts >= headphonecheck.MAX_ATTEMPTS:
+            p.headphone_check_passed = False
+        else:
+            p.headphone_check_key = headphonecheck.new_key()  # fresh sounds for the next try
+        p.save(update_fields=["headphone_check_attempts", "headphone_check_answers",
+                              "headphone_check_correct", "headphone_check_passed", "headphone_check_key"])
+    return p.headphone_check_passed
 
 
 def current_assignment(participant: Participant) -> Assignment | None:

@@ -15,8 +15,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from evalsite.experiments.attributes import asked
 
-from . import audiocheck, enrolment, icon, playback, session, steps, submission
-from .forms import SCALE, AttributesForm, AudioCheckForm, ClipForm, ConsentForm, first_error
+from . import audiocheck, enrolment, headphonecheck, icon, playback, session, steps, submission
+from .forms import (
+    SCALE,
+    AttributesForm,
+    AudioCheckForm,
+    ClipForm,
+    ConsentForm,
+    HeadphoneCheckForm,
+    first_error,
+)
 from .ranges import ranged_file_response
 from .refused import Refused
 
@@ -198,6 +206,51 @@ def audio_check_clip(request, slug):
     if participant.audio_check_passed is not None or not participant.audio_check_digits:
         raise Refused("There is no audio check waiting for you.", 404)
     response = HttpResponse(audiocheck.clip_wav(participant.audio_check_digits), content_type="audio/wav")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@refusals
+@require_http_methods(["GET", "POST"])
+def headphone_check(request, slug):
+    participant = session.require_participant(request, slug)
+    if request.method == "GET":
+        steps.require_step(participant, "rating:headphone_check")
+    form = HeadphoneCheckForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return _headphone_page(request, participant, form, status=400)
+        if steps.answer_headphone_check(participant, form.answers()) is None:
+            return redirect("rating:headphone_check", slug=slug)
+        return to_step(participant)
+    steps.headphone_check_key(participant)
+    return _headphone_page(request, participant, form)
+
+
+def _headphone_page(request, participant, form, status=200):
+    context = {
+        "experiment": participant.experiment,
+        "form": form,
+        # Each trial's number and the tone picked before a refused form, so no choice is lost.
+        "trials": [(n, form.data.get(f"trial_{n}", "")) for n in range(1, headphonecheck.TRIALS + 1)],
+        "error": first_error(form) if form.is_bound and form.errors else "",
+        "attempt": participant.headphone_check_attempts + 1,
+        "wrong": participant.headphone_check_attempts > 0,
+        "max_attempts": headphonecheck.MAX_ATTEMPTS,
+        "pass_mark": headphonecheck.PASS_MARK,
+        "tones": [("1", "First"), ("2", "Second"), ("3", "Third")],
+    }
+    return render(request, "rating/headphone_check.html", context, status=status)
+
+
+@refusals
+@require_safe
+def headphone_check_clip(request, slug, trial):
+    participant = session.require_participant(request, slug)
+    orders = headphonecheck.trial_orders(participant.headphone_check_key)
+    if participant.headphone_check_passed is not None or not 1 <= trial <= len(orders):
+        raise Refused("There is no headphone check waiting for you.", 404)
+    response = HttpResponse(headphonecheck.clip_wav(orders[trial - 1]), content_type="audio/wav")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -62,6 +62,15 @@ def test_it_creates_an_experiment_with_its_methods(staff):
     assert [m.hubness for m in experiment.methods.all()][0] == "assign"
     assert [m.applied_hubness for m in experiment.methods.all()] == ["assign", "none", "none"]
     assert experiment.seed == 7 and experiment.completion_code == "C0DE" and experiment.status == "draft"
+    assert experiment.headphone_check is False  # off unless asked for
+
+
+def test_it_offers_the_headphone_check_beside_the_audio_check(staff):
+    page = staff.get("/admin/experiments/experiment/add/")
+    assert 'name="headphone_check"' in page.text
+    response = staff.post("/admin/experiments/experiment/add/", experiment_data(headphone_check="on"))
+    assert response.status_code == 302, all_errors(response)
+    assert Experiment.objects.get().headphone_check is True
 
 
 @pytest.mark.parametrize(

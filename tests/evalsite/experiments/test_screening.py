@@ -75,3 +75,16 @@ def test_it_passes_gold_at_or_below_the_expected_score_and_traps_only_at_it():
 def test_it_ignores_training_clips_and_needs_two_test_ratings_for_the_variance_rule():
     record = ParticipantRecord(5, True, [RatingRecord("training", 3, None, played=False), *scored(4)])
     assert screen([record], Rules()) == {5: []}
+
+
+def test_it_excludes_who_failed_or_skipped_the_headphone_check_only_when_it_was_asked():
+    ratings = [*scored(5, 3, 1)]
+    passed, failed, skipped = (
+        ParticipantRecord(n, True, ratings, h) for n, h in ((1, True), (2, False), (3, None))
+    )
+    assert screen([passed, failed, skipped], Rules(headphone_check=True)) == {
+        1: [],
+        2: ["failed the headphone check"],
+        3: ["headphone check not taken"],
+    }
+    assert screen([passed, failed, skipped], Rules()) == {1: [], 2: [], 3: []}

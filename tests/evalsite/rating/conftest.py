@@ -132,6 +132,15 @@ def signed_cookie(slug, token) -> str:
     return response.cookies[session.cookie_name(slug)].value
 
 
+def headphone_answers(key: str, right: int) -> dict:
+    """A headphone check form with the first `right` trials right and the rest on the antiphase
+    tone, the tone a listener on loudspeakers hears as quietest."""
+    orders = [key[i : i + 3] for i in range(0, len(key), 3)]
+    return {
+        f"trial_{n}": order.index("Q" if n <= right else "A") + 1 for n, order in enumerate(orders, start=1)
+    }
+
+
 class Walk:
     """Takes a test client through the participant's steps, the way a browser would."""
 
@@ -158,6 +167,15 @@ class Walk:
         digits = self.participant.audio_check_digits
         response = self.client.post(self.url("audio_check"), {"answer": digits})
         assert response.status_code == 302
+        return response
+
+    def headphone_check(self, right=6):
+        """Answers the headphone check with `right` trials right (the others pick the antiphase tone)."""
+        self.client.get(self.url("headphone_check"))
+        key = self.participant.headphone_check_key
+        answers = headphone_answers(key, right)
+        response = self.client.post(self.url("headphone_check"), answers)
+        assert response.status_code == 302, response.content.decode()[:500]
         return response
 
     def training(self):

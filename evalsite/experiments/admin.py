@@ -9,9 +9,14 @@ from django.utils.html import format_html, format_html_join
 
 from workers import liveness
 
-from . import actions
+from . import actions, preview
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
+
+
+def seconds_text(duration: float | None) -> str:
+    """'7.60 s', never '7.599999999999999'."""
+    return "–" if duration is None else f"{duration:.2f} s"
 
 
 class DurationAdmin(admin.ModelAdmin):
@@ -19,8 +24,7 @@ class DurationAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="duration", description="duration")
     def seconds(self, obj) -> str:
-        """'7.60 s', never '7.599999999999999'."""
-        return "–" if obj.duration is None else f"{obj.duration:.2f} s"
+        return seconds_text(obj.duration)
 
 
 MEDIA_FACTS = ["sha256", "seconds", "created_at"]
@@ -43,10 +47,38 @@ class SoundAdmin(DurationAdmin):
     readonly_fields = [*MEDIA_FACTS, "sample_rate"]
 
 
+LIBRARY_LISTED = 200  # sounds listed on a library's page; the Sounds list, filtered, has them all
+
+
 @admin.register(SoundLibrary)
 class SoundLibraryAdmin(admin.ModelAdmin):
     list_display = ["name", "sound_count", "created_at"]
     search_fields = ["name"]
+    readonly_fields = ["sound_list"]
+
+    @admin.display(description="sounds")
+    def sound_list(self, obj):
+        """The library's sounds, each a link to its page, and a link to all of them in the Sounds list."""
+        count = obj.sounds.count() if obj.pk else 0
+        if not count:
+            return "No sounds yet: import them with manage.py import_media or add them under Sounds."
+        rows = format_html_join(
+            "",
+            '<tr><td class="name"><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (reverse("admin:experiments_sound_change", args=[s.pk]), s.name, s.sound_class or "–",
+                 seconds_text(s.duration), s.sample_rate or "–")
+                for s in obj.sounds.order_by("name")[:LIBRARY_LISTED]
+            ),
+        )  # fmt: skip
+        every = reverse("admin:experiments_sound_changelist") + f"?library__id__exact={obj.pk}"
+        cut = f" (the first {LIBRARY_LISTED} by name are listed here)" if count > LIBRARY_LISTED else ""
+        return format_html(
+            '<table id="library-sounds"><thead><tr><th>name</th><th>class</th><th>duration</th>'
+            "<th>sample rate</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">All {} sounds of this library</a>{}</p>',
+            rows, every, count, cut,
+        )  # fmt: skip
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(sound_count=Count("sounds"))
@@ -299,14 +331,11 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     def preview_view(self, request, pk):
         experiment = get_object_or_404(Experiment, pk=pk)
-        stimuli = experiment.stimuli.select_related("video", "method", "sound").order_by(
-            "role", "video__name", "method__order", "method__id"
-        )
         context = {
             **self.admin_site.each_context(request),
+            **preview.preview_page(experiment, request.GET),
             "title": f"Preview: {experiment}",
             "experiment": experiment,
-            "stimuli": stimuli,
             "opts": self.opts,
         }
         return render(request, "admin/experiments/experiment/preview.html", context)

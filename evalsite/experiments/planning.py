@@ -151,6 +151,23 @@ def smallest_n(points: Sequence[Point], pair, target: float = 0.8) -> int | None
     return None
 
 
+def power_sentence(points: Sequence[Point], pair, alpha: float, target: float = 0.8) -> str:
+    """What the curve says of `pair`: the fewest participants that reach `target`, or, plainly,
+    that none of the numbers tried reaches it and the most power any of them gives."""
+    n = smallest_n(points, pair, target)
+    if n is not None:
+        power = next(p.power[pair] for p in points if p.participants == n)
+        return f"With {n} participants: power {power:.2f} for {pair[0]} > {pair[1]} at alpha {alpha:g}"
+    tried = sorted(p.participants for p in points)
+    span = f"{tried[0]} to {tried[-1]}" if len(tried) > 1 else f"{tried[0]}"
+    best = max(points, key=lambda p: (p.power[pair], -p.participants))
+    return (
+        f"{pair[0]} > {pair[1]}: power does not reach {target:.2f} within {span} participants tried; "
+        f"the most it reaches is {best.power[pair]:.2f} (with {best.participants} participants, "
+        f"alpha {alpha:g}). Simulate more participants to find where it does."
+    )
+
+
 def power_chart_svg(points: Sequence[Point], pairs, alpha: float, target: float = 0.8) -> str:
     """Power against recruited participants, one line per comparison, as an inline SVG."""
     from matplotlib.figure import Figure

@@ -125,14 +125,7 @@ def _plan(experiment, form) -> dict:
         clips=experiment.clips_per_participant, exclusion=exclusion, alpha=data["alpha"],
         simulations=data["simulations"], seed=data["seed"], family=family,
     )  # fmt: skip
-    sentences = []
-    for pair in pairs:
-        n = planning.smallest_n(points, pair) or points[-1].participants
-        point = next(p for p in points if p.participants == n)
-        sentences.append(
-            f"With {n} participants: power {point.power[pair]:.2f} for {pair[0]} > {pair[1]} "
-            f"at alpha {data['alpha']:g}"
-        )
+    sentences = [planning.power_sentence(points, pair, data["alpha"]) for pair in pairs]
     return {
         "mos": mos,
         "exclusion": exclusion,

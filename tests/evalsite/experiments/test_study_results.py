@@ -120,7 +120,16 @@ def test_the_planner_page_gives_power_per_comparison_and_a_curve(staff, make_exp
     assert plan["rows"][1]["cells"][0]["power"] == expected[1].power["proposed", "triplet"]
     html = response.content.decode()
     assert "power" in html and "<svg" in html and 'id="power-table"' in html
-    assert "participants: power" in plan["sentences"][0] and "for proposed &gt; triplet at alpha 0.05" in html
+    # proposed > triplet stays below 0.8 at 20: said plainly, with the most it reaches
+    power = max(point.power["proposed", "triplet"] for point in expected)
+    assert power < 0.8 and plan["sentences"][0] == (
+        "proposed > triplet: power does not reach 0.80 within 5 to 20 participants tried; the most it "
+        f"reaches is {power:.2f} (with 20 participants, alpha 0.05). Simulate more participants to find "
+        "where it does."
+    )
+    reached = planning.smallest_n(expected, ("proposed", "random"))
+    assert plan["sentences"][1].startswith(f"With {reached} participants: power ")
+    assert "for proposed &gt; random at alpha 0.05" in html
 
 
 def test_the_planner_refuses_missing_assumptions_and_an_unusable_pilot(staff, make_experiment):

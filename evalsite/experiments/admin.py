@@ -11,6 +11,7 @@ from workers import liveness
 
 from . import actions
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
+from .hubs import hub_shares
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
 
@@ -71,11 +72,11 @@ def look_summary(look) -> str:
 
 
 def collapse_warnings(experiment: Experiment) -> list[str]:
-    """A line per method whose retrieved sounds collapsed onto one (Experiment.hub_shares)."""
+    """A line per method whose retrieved sounds collapsed onto one (experiments.hubs)."""
     return [
         f"{label}: one sound for {hub['hub_share']:.0%} of its {hub['videos']} videos "
         f"({hub['distinct']} distinct sound{'' if hub['distinct'] == 1 else 's'})"
-        for label, hub in experiment.hub_shares().items()
+        for label, hub in hub_shares(experiment).items()
         if hub["collapsed"]
     ]
 

@@ -169,3 +169,38 @@ def test_it_refuses_a_label_taken_and_an_open_study(study, tmp_path, media_root)
     outcome, text = run(study, "New", soundtracks=tmp_path / "t")
     assert outcome == "refused" and "methods are added to a draft only" in text
     assert stored_nothing(study, media_root)
+
+
+def _zip_upload(tmp_path, members: dict[str, Path]):
+    import zipfile
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with zipfile.ZipFile(tmp_path / "up.zip", "w") as archive:
+        for name, source in members.items():  # a ZipInfo keeps the name as given, "/" or "../" included
+            archive.writestr(zipfile.ZipInfo(name), source.read_bytes())
+    return SimpleUploadedFile("up.zip", (tmp_path / "up.zip").read_bytes())
+
+
+def test_an_upload_refuses_a_zip_member_far_too_large_or_climbing_out(study, tmp_path, media_root, settings):
+    from evalsite.experiments.method_import import ImportRefused
+    from evalsite.experiments.method_upload import import_upload
+
+    folder = soundtracks(tmp_path / "t", seconds=(7.0, 12.0))
+    settings.IMPORTED_MAX_FILE_MB = 1
+    members = {
+        "door.wav": folder / "door.wav",
+        "glass.wav": folder / "glass.wav",
+        "/etc/cat.wav": folder / "door.wav",
+    }
+    with pytest.raises(ImportRefused) as refused:
+        import_upload(study, "Zipped", "soundtracks", _zip_upload(tmp_path, members))
+    assert refused.value.problems == [
+        "up.zip: glass.wav: 1 MB unpacked; the limit is 1 MB (IMPORTED_MAX_FILE_MB)",
+        "up.zip: /etc/cat.wav: its path climbs out of the folder; refused",
+    ]
+    assert stored_nothing(study, media_root)
+    settings.IMPORTED_MAX_FILE_MB = 200
+    members.pop("/etc/cat.wav")
+    method = import_upload(study, "Zipped", "soundtracks", _zip_upload(tmp_path, members))
+    assert method.outputs.count() == 2

@@ -174,7 +174,7 @@ def check_file(path: Path, form: str, video: Video) -> Planned:
     limit = settings.IMPORTED_MAX_FILE_MB
     size = path.stat().st_size
     if limit and size > limit * 1024 * 1024:
-        raise MediaError(f"{path}: {size / 1e6:.0f} MB; the limit is {limit} MB (IMPORTED_MAX_FILE_MB)")
+        raise MediaError(f"{path}: {size / 2**20:.1f} MB; the limit is {limit} MB (IMPORTED_MAX_FILE_MB)")
     info = importer.probe(str(path), str(path))
     if form == Form.CLIPS:
         media.check_video(info, Needs(audio=True))

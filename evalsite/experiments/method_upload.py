@@ -90,6 +90,6 @@ def member_problem(member: zipfile.ZipInfo, limit: int) -> str:
     if stat.S_ISLNK(member.external_attr >> 16):
         return f"{member.filename}: a link; refused"
     if limit and member.file_size > limit:
-        return (f"{member.filename}: {member.file_size / 1e6:.0f} MB unpacked; the limit is "
+        return (f"{member.filename}: {member.file_size / 2**20:.1f} MB unpacked; the limit is "
                 f"{settings.IMPORTED_MAX_FILE_MB} MB (IMPORTED_MAX_FILE_MB)")  # fmt: skip
     return ""

@@ -158,7 +158,8 @@ def test_it_refuses_a_name_that_matches_two_videos(study, tmp_path, media_root):
 def test_it_refuses_a_file_far_too_large(study, tmp_path, media_root, settings):
     settings.IMPORTED_MAX_FILE_MB = 1
     outcome, text = run(study, "Outside", soundtracks=soundtracks(tmp_path / "t", seconds=(7.0, 12.0)))
-    assert outcome == "refused" and "glass.wav: 1 MB; the limit is 1 MB (IMPORTED_MAX_FILE_MB)" in text, text
+    reason = "glass.wav: 1.1 MB; the limit is 1 MB (IMPORTED_MAX_FILE_MB)"
+    assert outcome == "refused" and reason in text, text
     assert stored_nothing(study, media_root)
 
 
@@ -196,7 +197,7 @@ def test_an_upload_refuses_a_zip_member_far_too_large_or_climbing_out(study, tmp
     with pytest.raises(ImportRefused) as refused:
         import_upload(study, "Zipped", "soundtracks", _zip_upload(tmp_path, members))
     assert refused.value.problems == [
-        "up.zip: glass.wav: 1 MB unpacked; the limit is 1 MB (IMPORTED_MAX_FILE_MB)",
+        "up.zip: glass.wav: 1.1 MB unpacked; the limit is 1 MB (IMPORTED_MAX_FILE_MB)",
         "up.zip: /etc/cat.wav: its path climbs out of the folder; refused",
     ]
     assert stored_nothing(study, media_root)

@@ -205,3 +205,16 @@ def test_an_upload_refuses_a_zip_member_far_too_large_or_climbing_out(study, tmp
     members.pop("/etc/cat.wav")
     method = import_upload(study, "Zipped", "soundtracks", _zip_upload(tmp_path, members))
     assert method.outputs.count() == 2
+
+
+def test_the_methods_table_neither_makes_nor_unmakes_an_imported_method(study, tmp_path):
+    from evalsite.experiments.forms import MethodForm
+
+    run(study, "Generator", soundtracks=soundtracks(tmp_path / "t"))
+    generator, random = study.methods.get(label="Generator"), study.methods.get(label="Random")
+    said = "An imported method is added with 'Import a method'"
+    for instance, kind in ((None, "imported"), (random, "imported"), (generator, "random")):
+        form = MethodForm({"kind": kind, "label": "X", "order": 0}, instance=instance)
+        assert not form.is_valid() and said in form.errors["kind"][0]
+    renamed = MethodForm({"kind": "imported", "label": "Generator 2", "order": 3}, instance=generator)
+    assert renamed.is_valid(), renamed.errors

@@ -74,3 +74,20 @@ def test_it_overlays_a_soundtrack_but_keeps_only_a_clips_own_sound(media_root, t
     assert generated.sound_offset is None  # a track spanning the clip is not onset-aligned
     assert band(generated.file.path, 440) > 0.05  # the video's own 440 Hz tone, ducked beneath
     assert band(finished.file.path, 440) < 0.01 and band(finished.file.path, 880) == 1.0
+
+
+def test_a_changed_imported_output_makes_its_clip_stale_and_only_it(media_root, tmp_path):
+    from evalsite.experiments import provenance
+    from evalsite.experiments.models import ImportedOutput
+
+    exp = three_systems(media_root, tmp_path)
+    run_build(exp.pk, progress=False)
+    assert provenance.stale(exp) == []
+    output = ImportedOutput.objects.get(method__label="Other retrieval", video__name="v0")
+    output.sound = exp.sound_library.sounds.get(name="s0")
+    output.save(update_fields=["sound"])
+    (clip, reasons), *others = provenance.stale(exp)
+    assert others == [] and (clip.method.label, clip.video.name) == ("Other retrieval", "v0"), reasons
+    run_build(exp.pk, progress=False)
+    clip.refresh_from_db()
+    assert clip.status == "done" and clip.sound.name == "s0" and provenance.stale(exp) == []

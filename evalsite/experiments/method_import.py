@@ -156,7 +156,10 @@ def read_files(folder: Path, form: str, videos: VideoIndex) -> tuple[list[Planne
     problems: list[str] = []
     seen: set[int] = set()
     for path in paths:
-        if path.name.startswith(".") or path.suffix.lower() not in MEDIA_SUFFIXES:
+        # Hidden files and a Mac zip's __MACOSX folder are a file system's bookkeeping, not outputs.
+        if any(part.startswith(".") or part == "__MACOSX" for part in path.relative_to(folder).parts):
+            continue
+        if path.suffix.lower() not in MEDIA_SUFFIXES:
             problems.append(f"{path}: not a media file (expected {media.listed(MEDIA_SUFFIXES)})")
             continue
         try:

@@ -203,6 +203,7 @@ def test_an_upload_refuses_a_zip_member_far_too_large_or_climbing_out(study, tmp
     assert stored_nothing(study, media_root)
     settings.IMPORTED_MAX_FILE_MB = 200
     members.pop("/etc/cat.wav")
+    members["__MACOSX/._door.wav"] = members[".DS_Store"] = folder / "door.wav"  # a Mac zip's bookkeeping
     method = import_upload(study, "Zipped", "soundtracks", _zip_upload(tmp_path, members))
     assert method.outputs.count() == 2
 

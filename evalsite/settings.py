@@ -259,6 +259,9 @@ VIDEO_MIN_SECONDS = envfloat("VIDEO_MIN_SECONDS", "1")
 VIDEO_MAX_SECONDS = envfloat("VIDEO_MAX_SECONDS", "300")
 VIDEO_MAX_LONG_SIDE = envint("VIDEO_MAX_LONG_SIDE", "1920")
 VIDEO_MAX_SHORT_SIDE = envint("VIDEO_MAX_SHORT_SIDE", "1080")
+# A file of an imported method (manage.py import_method, the admin upload) larger than this is
+# refused before it is read; a zip upload may hold at most this much once unpacked.
+IMPORTED_MAX_FILE_MB = envint("IMPORTED_MAX_FILE_MB", "200")
 # Build health (workers.health): running tasks beat every BUILD_HEARTBEAT_S; a running stimulus
 # without a beat for BUILD_LOST_AFTER_S, or a pending one whose message is neither in the broker
 # nor on a live worker (BUILD_DISPATCH_GRACE_S after it was sent), is lost and sent again. The

@@ -37,11 +37,13 @@ def test_it_runs_the_whole_demo_study_with_a_real_worker(start_worker, tmp_path)
     experiment = Experiment.objects.get(slug="demo")
     assert experiment.status == Experiment.Status.OPEN
     assert sorted(experiment.methods.values_list("label", flat=True)) == [
-        "Original", "Proposed", "Random", "Triplet 1", "Triplet 2",
+        "Ground truth", "Original", "Proposed", "Random", "Triplet 1", "Triplet 2",
     ]
     stimuli = experiment.stimuli.all()
     tests = stimuli.filter(role=Stimulus.Role.TEST)
-    assert tests.count() == experiment.videos.count() * 5
+    assert tests.count() == experiment.videos.count() * 6
+    truth = tests.filter(method__label="Ground truth").select_related("video", "sound")
+    assert all(s.sound.source == s.video.source for s in truth)  # each video's own planted sound
     assert set(stimuli.values_list("status", flat=True)) == {Stimulus.Status.DONE}
     for stimulus in stimuli:
         assert (tmp_path / "media" / stimulus.file.name).stat().st_size > 0

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 import media
 from evalsite.experiments import importer, provenance
-from evalsite.experiments.models import Experiment, Method, Sound, Stimulus
+from evalsite.experiments.models import Experiment, ImportedOutput, Method, Sound, Stimulus
 from media import MediaError, MediaInfo
 from workers import audio, mux
 from workers.heartbeats import beating
@@ -200,6 +200,8 @@ def soundtrack(stimulus: Stimulus, video_path: Path, info: MediaInfo, spec: mux.
     if kind == Method.Kind.ORIGINAL:
         original = own_sound(stimulus, video_path, info, "the original soundtrack")
         return mux.mix(info.duration, spec, original=original), {}
+    if kind == Method.Kind.IMPORTED:
+        return imported_track(stimulus, video_path, info, spec)
     sound = stimulus.sound
     if sound is None and kind == Method.Kind.RANDOM:
         sound = random_sound(stimulus)
@@ -221,6 +223,24 @@ def sound_track(stimulus, sound: Sound, video_path: Path, info, spec):
         original = own_sound(stimulus, video_path, info, "overlay mode")
     track = mux.mix(info.duration, spec, sound=wave, offset=offset, original=original)
     return track, {"sound": sound, "sound_offset": offset}
+
+
+def imported_track(stimulus, video_path: Path, info, spec):
+    """An outside system's output for the clip: a chosen library sound goes the way of a trained
+    model's (`sound_track`: onset alignment, the mux mode, loudness); a soundtrack spans the clip,
+    so it starts at 0 and replaces or overlays as the mux mode says; a finished clip's own sound
+    replaces the soundtrack under the study's picture. Each is matched to the target loudness."""
+    output = ImportedOutput.objects.select_related("sound").get(method=stimulus.method, video=stimulus.video)
+    if output.sound is not None:
+        return sound_track(stimulus, output.sound, video_path, info, spec)
+    with local_file(output.file) as path:
+        wave = mux.read_audio(path)
+    if output.form == ImportedOutput.Form.CLIPS:
+        spec = mux.MixSpec(Experiment.MuxMode.REPLACE, loudness_lufs=spec.loudness_lufs)
+    original = None
+    if spec.mode == Experiment.MuxMode.OVERLAY:
+        original = own_sound(stimulus, video_path, info, "overlay mode")
+    return mux.mix(info.duration, spec, sound=wave, original=original), {}
 
 
 def own_sound(stimulus, video_path, info, needed_by: str) -> np.ndarray:

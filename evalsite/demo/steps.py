@@ -1,5 +1,6 @@
 """The demo study, one step a function; each step reuses what an earlier run left behind."""
 
+import csv
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,26 @@ def experiment(library: SoundLibrary, models: list[TrainedModel], size: Size, se
         Method.objects.create(experiment=exp, kind=Method.Kind.ORIGINAL, label="Original", order=order + 1)
     out(f"Experiment: created '{exp.title}' with {len(videos)} videos and 5 methods")
     return exp
+
+
+GROUND_TRUTH = "Ground truth"
+
+
+def ground_truth(exp: Experiment, data: Path, out) -> None:
+    """An imported method made from the dataset's own answer: for each video, the library sound
+    recorded with it (the same dataset clip, so the effect planted in it). It goes in through
+    `import_method --choices` like any outside system's top-1, an upper reference for the
+    retrieval methods."""
+    if exp.methods.filter(label=GROUND_TRUTH).exists() or exp.status != Experiment.Status.DRAFT:
+        return
+    sounds = dict(exp.sound_library.sounds.values_list("source", "name")) if exp.sound_library else {}
+    path = data / "ground_truth.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["video", "sound"])
+        writer.writerows((v.name, sounds.get(v.source, "")) for v in exp.videos.order_by("name"))
+    out(f"Method {GROUND_TRUTH}: importing each video's planted sound from {path}")
+    call_command("import_method", exp.slug, label=GROUND_TRUTH, choices=str(path))
 
 
 def pick_videos(library: SoundLibrary, count: int) -> list[Video]:

@@ -11,6 +11,9 @@ from workers import liveness
 
 from . import actions, preview
 from .forms import ExperimentForm, MethodForm, SoundForm, VideoForm
+from .hubs import hub_shares
+from .method_import import ImportRefused
+from .method_upload import MethodUploadForm, import_upload
 from .models import Experiment, Method, Sound, SoundLibrary, Stimulus, Video
 
 
@@ -103,11 +106,11 @@ def look_summary(look) -> str:
 
 
 def collapse_warnings(experiment: Experiment) -> list[str]:
-    """A line per method whose retrieved sounds collapsed onto one (Experiment.hub_shares)."""
+    """A line per method whose retrieved sounds collapsed onto one (experiments.hubs)."""
     return [
         f"{label}: one sound for {hub['hub_share']:.0%} of its {hub['videos']} videos "
         f"({hub['distinct']} distinct sound{'' if hub['distinct'] == 1 else 's'})"
-        for label, hub in experiment.hub_shares().items()
+        for label, hub in hub_shares(experiment).items()
         if hub["collapsed"]
     ]
 
@@ -283,6 +286,8 @@ class ExperimentAdmin(admin.ModelAdmin):
             path("<int:pk>/open/", view(self.open_view), name="experiments_experiment_open"),
             path("<int:pk>/close/", view(self.close_view), name="experiments_experiment_close"),
             path("<int:pk>/preview/", view(self.preview_view), name="experiments_experiment_preview"),
+            path("<int:pk>/import-method/", view(self.import_method_view),
+                 name="experiments_experiment_import_method"),  # fmt: skip
             *super().get_urls(),
         ]
 
@@ -339,6 +344,30 @@ class ExperimentAdmin(admin.ModelAdmin):
             "opts": self.opts,
         }
         return render(request, "admin/experiments/experiment/preview.html", context)
+
+
+    def import_method_view(self, request, pk):
+        """An outside system's outputs as a method (experiments.method_upload)."""
+        experiment = get_object_or_404(Experiment, pk=pk)
+        if not self.has_change_permission(request, experiment):
+            self.message_user(request, "Refused: you may not change this experiment.", messages.ERROR)
+            return redirect("admin:experiments_experiment_change", pk)
+        form = MethodUploadForm(request.POST or None, request.FILES or None)
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                method = import_upload(experiment, data["label"], data["form"], data["upload"])
+            except ImportRefused as exc:
+                problems = exc.problems
+            else:
+                self.message_user(request, f"Imported method '{method}' ({method.outputs.count()} outputs): "
+                                  "build the experiment to make its clips.", messages.SUCCESS)  # fmt: skip
+                return redirect("admin:experiments_experiment_change", pk)
+        title = f"Import a method into '{experiment}'"
+        context = {**self.admin_site.each_context(request), "title": title, "experiment": experiment,
+                   "form": form, "problems": problems, "opts": self.opts}  # fmt: skip
+        return render(request, "admin/experiments/experiment/import_method.html", context)
 
 
 class MethodFilter(admin.SimpleListFilter):

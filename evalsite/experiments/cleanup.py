@@ -10,9 +10,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from .models import Sound, Stimulus, Video
+from .models import ImportedOutput, Sound, Stimulus, Video
 
-FILE_MODELS = (Video, Sound, Stimulus)  # every model that keeps a file in the media root
+FILE_MODELS = (Video, Sound, Stimulus, ImportedOutput)  # every model that keeps a file in the media root
 
 
 def in_use(names: set[str]) -> set[str]:
@@ -35,6 +35,7 @@ def delete_unused(names: set[str]) -> list[str]:
 @receiver(post_delete, sender=Video)
 @receiver(post_delete, sender=Sound)
 @receiver(post_delete, sender=Stimulus)
+@receiver(post_delete, sender=ImportedOutput)
 def forget_file(sender, instance, using, **kwargs):
     """A deleted row's file goes once the deletion is committed (a rollback keeps both), and only
     when no other row uses it. Deleting an experiment or a method deletes its stimuli, and so

@@ -234,6 +234,12 @@ def _method_entry(method: Method) -> dict:
             "config": model.config,
             "metrics": model.metrics,
         }
+    if method.kind == Method.Kind.IMPORTED:  # what the outside system gave, file by file
+        entry["imported"] = [
+            {"video": o.video.name, "form": o.form, "source": o.source, "sha256": o.sha256,
+             "sound": o.sound.name if o.sound else None}
+            for o in method.outputs.select_related("video", "sound")
+        ]  # fmt: skip
     return entry
 
 

@@ -137,8 +137,13 @@ class MethodForm(forms.ModelForm):
         kind, model = cleaned.get("kind"), cleaned.get("trained_model")
         if kind == Method.Kind.MODEL and model is None:
             self.add_error("trained_model", "A 'Trained model' method needs a trained model.")
-        if kind in (Method.Kind.RANDOM, Method.Kind.ORIGINAL) and model is not None:
+        if kind in (Method.Kind.RANDOM, Method.Kind.ORIGINAL, Method.Kind.IMPORTED) and model is not None:
             self.add_error("trained_model", f"A '{kind}' method takes no trained model; leave it empty.")
+        # An imported method's outputs come with it (Import a method) and belong to its kind.
+        was_imported = bool(self.instance.pk) and self.instance.kind == Method.Kind.IMPORTED
+        if kind and (kind == Method.Kind.IMPORTED) != was_imported:
+            self.add_error("kind", "An imported method is added with 'Import a method' on the experiment "
+                           "page, with its outputs, and keeps its kind.")  # fmt: skip
         return cleaned
 
 

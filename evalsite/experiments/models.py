@@ -3,20 +3,18 @@
 import uuid
 from collections.abc import Collection, Iterable
 
-import numpy as np
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from retrieval.hubness import hub_share
-
 from . import choices
 from .comparisons import parse_comparisons
+from .imported import ImportedOutput
 from .library import Sound, SoundLibrary, Video, blind_name
 from .looks import Look
 
 # Every model of the app, wherever it is defined (Django registers the models imported here).
-__all__ = ["Experiment", "Look", "Method", "Sound", "SoundLibrary", "Stimulus", "Video"]
+__all__ = ["Experiment", "ImportedOutput", "Look", "Method", "Sound", "SoundLibrary", "Stimulus", "Video"]
 
 
 def stimulus_upload_to(instance, filename):
@@ -162,10 +160,15 @@ class Experiment(models.Model):
         for method in methods:
             if method.kind == Method.Kind.MODEL and method.trained_model_id is None:
                 problems.append(f"method '{method}' is a trained-model method without a trained model")
+            missing = self.videos.exclude(imported_outputs__method=method).values_list("name", flat=True)
+            if method.kind == Method.Kind.IMPORTED and missing:
+                problems.append(f"imported method '{method}' has no output for: {', '.join(missing[:5])}")
         soundtrack = self.soundtrack_problem({m.kind for m in methods}, self.mux_mode, self.videos.all())
         problems += [soundtrack] if soundtrack else []
-        # Model and random methods draw from the library, and so do the training clips (one is random).
-        needs_library = any(m.kind != Method.Kind.ORIGINAL for m in methods) or self.training_clips > 0
+        # Model and random methods draw from the library, and so do the training clips (one is random);
+        # an imported choice holds its library sound itself.
+        drawing = any(m.kind in (Method.Kind.MODEL, Method.Kind.RANDOM) for m in methods)
+        needs_library = drawing or self.training_clips > 0
         if needs_library and (self.sound_library is None or not self.sound_library.sounds.exists()):
             problems.append(f"'{self}' needs a sound library with sounds")
         return problems
@@ -225,30 +228,16 @@ class Experiment(models.Model):
             return parse_comparisons(self.planned_comparisons, labels)
         return [(a, b) for a in labels for b in labels if a != b]
 
-    def hub_shares(self) -> dict[str, dict]:
-        """Per method with retrieved sounds: how many test videos have one, how many distinct
-        sounds they got, the hub share (share of those videos given the method's most chosen
-        sound), and `collapsed`: one sound serves most of at least 4 videos, so the study would
-        compare that sound against itself."""
-        out = {}
-        for method in self.methods.exclude(kind=Method.Kind.ORIGINAL).order_by("order", "pk"):
-            sounds = list(method.stimuli.filter(role=Stimulus.Role.TEST, sound__isnull=False)
-                          .values_list("sound_id", flat=True))
-            if sounds:
-                share = hub_share(np.unique(sounds, return_inverse=True)[1])
-                out[method.label] = {"videos": len(sounds), "distinct": len(set(sounds)), "hub_share": share,
-                                     "hubness": method.applied_hubness,
-                                     "collapsed": len(sounds) >= 4 and share > 0.5}
-        return out
-
 
 class Method(models.Model):
-    """One system compared in an experiment: a trained model, `random`, or the `original` sound."""
+    """One system compared in an experiment: a trained model, `random`, the `original` sound, or
+    an outside system's outputs imported as they are (experiments.imported)."""
 
     class Kind(models.TextChoices):
         MODEL = "model", "Trained model"
         RANDOM = "random", "Random sound"
         ORIGINAL = "original", "Original soundtrack"
+        IMPORTED = "imported", "Imported from outside"
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="methods")
     kind = models.CharField(max_length=10, choices=Kind.choices)

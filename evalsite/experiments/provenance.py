@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from retrieval.hubness import LIBRARY_OPTIONS
 
-from .models import Experiment, Method, SoundLibrary, Stimulus
+from .models import Experiment, ImportedOutput, Method, SoundLibrary, Stimulus
 
 # Fingerprints read recently, per library: a library of a million sounds takes a second or two
 # to read, too much for every clip of a build. A reused fingerprint can only be older than the
@@ -69,12 +69,20 @@ def settings_of(stimulus: Stimulus, library: str | None = "unset", study: str | 
         return {**out, "loudness_lufs": experiment.loudness_lufs}
     out["mux"] = mux_settings(experiment)
     out["effect_onset"] = video.effect_onset
+    if kind == Method.Kind.IMPORTED:  # the imported file (or CSV) and the sound it names
+        return {**out, "imported": imported_output(stimulus)}
     if library == "unset":  # one clip of a build: a recent read will do (see _recent)
         library = library_fingerprint(experiment.sound_library, max_age=REUSE_S)
     out["sound_library"] = library
     if kind == Method.Kind.RANDOM:
         return {**out, "seed": experiment.seed, "draw": draw_key(stimulus)}
     return {**out, **retrieval_settings(stimulus.method, out["sound_library"], study)}
+
+
+def imported_output(stimulus: Stimulus) -> str | None:
+    row = ImportedOutput.objects.filter(method=stimulus.method, video=stimulus.video)
+    found = row.values_list("sha256", "sound__sha256").first()
+    return ":".join(part for part in found if part) if found else None
 
 
 def retrieval_settings(method: Method | None, library: str | None, study: str | None = "unset") -> dict:

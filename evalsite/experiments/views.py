@@ -11,6 +11,7 @@ from workers import liveness
 
 from . import actions, exports, planning
 from .forms import PlanForm
+from .hubs import hub_shares
 from .models import Experiment, Stimulus
 from .results import collect_results, pilot_figures
 
@@ -60,7 +61,7 @@ def progress(request, pk):
             "progress": actions.build_progress(experiment),
             "stimuli": actions.stimulus_counts(experiment),
             "health": actions.build_health(experiment),
-            "hubness": experiment.hub_shares(),
+            "hubness": hub_shares(experiment),
             # Queues the build waits on that no worker consumes; what each model's gpu phase does.
             "workers": {
                 "missing": liveness.missing_workers(experiment),

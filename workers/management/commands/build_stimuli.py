@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evalsite.experiments.hubs import hub_shares
 from evalsite.experiments.models import Experiment
 from workers.build import build_mode, build_problems, describe_mode, start_build, wait_for_build
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         except TimeoutError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(format_progress(progress))
-        self.stdout.write(format_hubness(experiment.hub_shares()))
+        self.stdout.write(format_hubness(hub_shares(experiment)))
         failed = experiment.stimuli.filter(status="failed").order_by("pk")
         for stimulus in failed:
             self.stderr.write(f"failed: {stimulus.label}: {stimulus.error}")

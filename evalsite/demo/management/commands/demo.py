@@ -39,6 +39,7 @@ class Command(BaseCommand):
         steps.evaluate(data, models, out)
         library = steps.import_media(data, out)
         exp = steps.experiment(library, models, size, seed, out)
+        steps.ground_truth(exp, data, out)
         progress = steps.build(exp, out)
         failed = {label: c["failed"] for label, c in progress.items() if c.get("failed")}
         if failed:

@@ -1,3 +1,5 @@
+"""The site's URL map: the admin, the researcher's pages and the participant's."""
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path

@@ -1,3 +1,5 @@
+"""The admin of trained models, registered through retrieval.registry."""
+
 from django import forms
 from django.contrib import admin
 

@@ -1,3 +1,5 @@
+"""The retrieval app's configuration: the TrainedModel registry and the model commands."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The trained-model registry's row: a checkpoint usable as an experiment method, and its variant."""
+
 from django.db import models
 
 

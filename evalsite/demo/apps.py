@@ -1,3 +1,5 @@
+"""The demo app's configuration: `manage.py demo`, the whole study end to end."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The researcher side's app configuration; it connects the file clean-up and the stopping rule to their signals."""
+
 from django.apps import AppConfig
 
 

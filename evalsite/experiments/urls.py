@@ -1,3 +1,5 @@
+"""The researcher's staff-only pages: results, exports, the manifest, the planner, build progress, clip media."""
+
 from django.urls import include, path
 
 from . import views

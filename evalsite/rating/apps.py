@@ -1,3 +1,5 @@
+"""The participant side's app configuration."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The participant's forms: consent, the audio and headphone checks, and a rating's fields."""
+
 from django import forms
 
 from evalsite.experiments.attributes import OPTIONAL

@@ -1,3 +1,5 @@
+"""The participant's pages: a study's steps under /s/<slug>/ (entry, checks, instructions, rating, the end), clips, the home page."""
+
 from django.urls import include, path
 
 from . import views

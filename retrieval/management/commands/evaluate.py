@@ -1,3 +1,5 @@
+"""`manage.py evaluate`: the paper's Tables 1 and 2 for checkpoints on a dataset split."""
+
 import json
 from pathlib import Path
 

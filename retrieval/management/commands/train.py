@@ -1,3 +1,5 @@
+"""`manage.py train`: one variant trained on a dataset and registered as a TrainedModel."""
+
 import json
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The researcher side's app configuration; it connects the file clean-up and the stopping rule to their signals."""
+"""The researcher side's app configuration: it connects the file clean-up and the stopping rule."""
 
 from django.apps import AppConfig
 

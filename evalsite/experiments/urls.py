@@ -1,4 +1,4 @@
-"""The researcher's staff-only pages: results, exports, the manifest, the planner, build progress, clip media."""
+"""The researcher's staff-only pages: results, exports, manifest, planner, build progress, media."""
 
 from django.urls import include, path
 

@@ -1,4 +1,4 @@
-"""The participant's pages: a study's steps under /s/<slug>/ (entry, checks, instructions, rating, the end), clips, the home page."""
+"""The participant's pages: a study's steps under /s/<slug>/, its clips, the home page."""
 
 from django.urls import include, path
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The pre-registered difficulty study (docs/retrieval.md), from the checkout at d69e0d0.
+# The pre-registered difficulty study (docs/retrieval.md), as run from the checkout at d69e0d0.
+# Usage: docs/difficulty/run.sh ROOT (an empty folder with ~10 GB free). Between generating the
+# datasets and benchmarking them it waits for ROOT/checked: run docs/difficulty/check.py ROOT
+# and touch ROOT/checked when it prints OK for every level.
 set -euo pipefail
-cd /work/study
-ROOT=/work/data/difficulty; mkdir -p $ROOT
+ROOT=$(realpath -m "${1:?usage: run.sh ROOT}"); mkdir -p "$ROOT"
+cd "$(dirname "$0")/../.."
 export DEBUG=true OMP_WAIT_POLICY=PASSIVE
 TIME="/usr/bin/time -a -o $ROOT/cpu.txt -f %C|%U|%S|%e"
 for spec in "0 0    0    0" "1 0.10 0.10 4" "2 0.20 0.20 8" "3 0.25 0.25 12"; do
